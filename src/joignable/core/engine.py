@@ -1,0 +1,802 @@
+"""The routing engine: commands in, events out. Pure: no I/O, the clock is injected.
+
+Every command first lets time pass (due timers fire), then validates everything it was given and
+raises a ``DomainError`` before emitting anything, so a refused command changes nothing. Accepted
+commands emit events, each applied to the state at once; routing then runs on whatever the events
+made dirty (a contact that entered a line, an agent that gained room), which keeps the center
+work-conserving after every step.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections.abc import Callable
+from typing import Any
+
+import msgspec
+
+from joignable.core import errors as er
+from joignable.core import events as ev
+from joignable.core.estimate import Estimate, estimate_contact, estimate_queue
+from joignable.core.model import (
+    AgentConfig,
+    Channel,
+    Outcome,
+    Presence,
+    QueueConfig,
+    Requirement,
+    Settings,
+    is_open,
+    next_opening,
+    overflow_target,
+    step_alternatives,
+    step_for_wait,
+    validate_time,
+)
+from joignable.core.state import Agent, Contact, State, Status, Timer
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{2,30}$")
+
+
+class ArrivalResult(msgspec.Struct):
+    contact: str
+    status: str  # queued | offered | callback_scheduled | closed | full
+    reason: str = ""
+    estimated_wait: float | None = None
+    explanation: str = ""
+    callback_offered: bool = False
+
+
+def _check_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not _ID.match(value):
+        raise er.InvalidInput(
+            f"{what} must be 1-64 letters, digits or _.:@- (starting with a letter or digit),"
+            f" got {value!r}"
+        )
+    return value
+
+
+def _merge(a: Requirement, b: Requirement) -> Requirement:
+    out = dict(a)
+    for k, v in b.items():
+        out[k] = max(out.get(k, 0), v)
+    return out
+
+
+class Engine:
+    def __init__(self, clock: Callable[[], float], state: State | None = None) -> None:
+        self.clock = clock
+        self.state = state if state is not None else State()
+        self.pending: list[ev.Event] = []
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def take(self) -> list[ev.Event]:
+        """The events emitted since the last call, to be written to the ledger."""
+        out, self.pending = self.pending, []
+        return out
+
+    def _emit(self, event: ev.Event) -> None:
+        self.state.apply(event)
+        self.pending.append(event)
+
+    def _begin(self) -> float:
+        now = max(validate_time(self.clock(), "clock"), self.state.last_at)
+        self._fire_timers(now)
+        return now
+
+    def tick(self) -> float:
+        """Let time pass: fire due timers (offer deadlines, widening, wrap-up, callbacks)."""
+        now = self._begin()
+        self._dispatch(now)
+        return now
+
+    def next_timer(self) -> float | None:
+        return self.state.timers[0][0] if self.state.timers else None
+
+    def _agent(self, agent_id: str) -> Agent:
+        agent = self.state.agents.get(agent_id) if isinstance(agent_id, str) else None
+        if agent is None:
+            raise er.UnknownAgent(f"no agent {agent_id!r}", agent=str(agent_id))
+        return agent
+
+    def _contact(self, contact_id: str) -> Contact:
+        contact = self.state.contacts.get(contact_id) if isinstance(contact_id, str) else None
+        if contact is None:
+            if contact_id in self.state.ended:
+                raise er.ContactEnded(
+                    f"contact {contact_id!r} has already ended"
+                    f" ({self.state.ended[contact_id].value})",
+                    contact=contact_id,
+                )
+            raise er.UnknownContact(f"no contact {contact_id!r}", contact=str(contact_id))
+        return contact
+
+    def _queue(self, queue_id: str) -> QueueConfig:
+        q = self.state.queues.get(queue_id) if isinstance(queue_id, str) else None
+        if q is None:
+            raise er.UnknownQueue(f"no queue {queue_id!r}", queue=str(queue_id))
+        return q
+
+    def _check_requirement(self, req: object, what: str) -> Requirement:
+        if not isinstance(req, dict):
+            raise er.InvalidInput(f"{what} must map skill names to levels")
+        for skill, level in req.items():
+            if skill not in self.state.skills:
+                raise er.UnknownSkill(f"{what}: no skill {skill!r} is defined", skill=str(skill))
+            if not isinstance(level, int) or isinstance(level, bool) or not 1 <= level <= 10:
+                raise er.InvalidInput(f"{what}: level of {skill!r} must be 1-10, got {level!r}")
+        return req
+
+    # -- configuration -----------------------------------------------------------------------
+
+    def configure(self, settings: Settings) -> None:
+        now = self._begin()
+        if settings.offer_timeout <= 0 or settings.wrapup_limit < 0:
+            raise er.InvalidInput("offer timeout must be > 0 and wrap-up limit >= 0 seconds")
+        if settings.callback_max_attempts < 1 or settings.callback_retry_delay < 0:
+            raise er.InvalidInput("callbacks need at least 1 attempt and a delay >= 0")
+        if not 0 < settings.aht_smoothing <= 1:
+            raise er.InvalidInput("aht_smoothing must be in (0, 1]")
+        self._emit(ev.SettingsChanged(at=now, settings=settings))
+
+    def define_skill(self, skill: str, name: str = "") -> None:
+        now = self._begin()
+        _check_id(skill, "skill")
+        self._emit(ev.SkillDefined(at=now, skill=skill, name=name))
+
+    def configure_queue(self, queue: QueueConfig) -> None:
+        now = self._begin()
+        _check_id(queue.id, "queue id")
+        self._check_requirement(queue.requirements, f"queue {queue.id}")
+        if not 0 < queue.sl_target <= 1 or queue.sl_threshold <= 0:
+            raise er.InvalidInput("service level target must be in (0, 1] and threshold > 0 s")
+        if queue.max_size is not None and queue.max_size < 0:
+            raise er.InvalidInput("max_size must be >= 0")
+        if queue.short_abandon < 0 or queue.default_aht <= 0:
+            raise er.InvalidInput("short_abandon must be >= 0 and default_aht > 0")
+        last = -1.0
+        for step in queue.widening:
+            if step.after <= 0 or step.after < last:
+                raise er.InvalidInput("widening steps need increasing delays > 0 s")
+            last = step.after
+            if step.lower_levels_by < 0:
+                raise er.InvalidInput("lower_levels_by must be >= 0")
+            for alt in step.also_accept:
+                self._check_requirement(alt, f"queue {queue.id} widening")
+            if step.overflow_to is not None and step.overflow_to not in self.state.queues:
+                raise er.UnknownQueue(
+                    f"overflow target {step.overflow_to!r} is not a queue",
+                    queue=step.overflow_to,
+                )
+        try:
+            from joignable.core.model import _minutes, _zone
+
+            _zone(queue.timezone)
+            for slot in queue.hours or []:
+                if not slot.days or any(d not in range(7) for d in slot.days):
+                    raise ValueError("days must be 0 (Monday) to 6 (Sunday)")
+                if not 0 <= _minutes(slot.start) < _minutes(slot.end) <= 24 * 60:
+                    raise ValueError("start must be before end, as HH:MM")
+        except (ValueError, KeyError, LookupError) as exc:
+            raise er.InvalidInput(f"opening hours of queue {queue.id}: {exc}") from None
+        self._emit(ev.QueueConfigured(at=now, queue=queue))
+        self._dispatch(now)
+
+    def configure_agent(self, agent: AgentConfig) -> None:
+        now = self._begin()
+        _check_id(agent.id, "agent id")
+        self._check_requirement(agent.skills, f"agent {agent.id}")
+        for channel, cap in agent.capacity.items():
+            if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0 or cap > 100:
+                raise er.InvalidCapacity(
+                    f"capacity for {channel} must be a whole number 0-100, got {cap!r}",
+                    agent=agent.id,
+                )
+        if agent.max_missed < 1:
+            raise er.InvalidInput("max_missed must be at least 1")
+        self._emit(ev.AgentConfigured(at=now, agent=agent))
+        self._dispatch(now)
+
+    # -- agents ------------------------------------------------------------------------------
+
+    def set_presence(self, agent_id: str, presence: Presence | str, reason: str = "") -> None:
+        now = self._begin()
+        agent = self._agent(agent_id)
+        try:
+            presence = Presence(presence)
+        except ValueError:
+            raise er.InvalidInput(
+                f"presence must be one of {[p.value for p in Presence]}, got {presence!r}"
+            ) from None
+        if presence is not Presence.AVAILABLE:
+            why = "logout" if presence is Presence.OFFLINE else "away"
+            self._release_all(agent, why, now)
+        self._emit(ev.PresenceChanged(at=now, agent=agent.id, presence=presence, reason=reason))
+        self._dispatch(now)
+
+    def disconnect(self, agent_id: str) -> None:
+        """The agent's connection was lost: its offers go back, it stops receiving new ones."""
+        now = self._begin()
+        agent = self._agent(agent_id)
+        self._release_all(agent, "disconnected", now)
+        if agent.presence is Presence.AVAILABLE:
+            self._emit(
+                ev.PresenceChanged(
+                    at=now, agent=agent.id, presence=Presence.AWAY, reason="disconnected"
+                )
+            )
+        self._dispatch(now)
+
+    def _release_all(self, agent: Agent, reason: str, now: float) -> None:
+        for cid in list(agent.offers):
+            self._emit(ev.OfferReleased(at=now, contact=cid, agent=agent.id, reason=reason))
+        # contacts waiting on this agent's personal line go back to their queue
+        for pool in agent.pools:
+            if pool.fixed_agent == agent.id:
+                for line in pool.waiting.values():
+                    for key in list(line):
+                        c = self.state.contacts[key[3]]
+                        self._requeue(c, c.queue, "transfer", now)
+
+    def accept(self, agent_id: str, contact_id: str) -> bool:
+        """Accept an offer. Idempotent: accepting again returns False and changes nothing."""
+        now = self._begin()
+        agent = self._agent(agent_id)
+        contact = self._contact(contact_id)
+        if contact.status is Status.CONNECTED and contact.agent == agent.id:
+            return False
+        if contact.status is Status.OFFERED and contact.agent == agent.id:
+            self._emit(ev.OfferAccepted(at=now, contact=contact.id, agent=agent.id))
+            return True
+        self._no_offer(agent, contact)
+        return False  # unreachable
+
+    def _no_offer(self, agent: Agent, contact: Contact) -> None:
+        for _, what, who in reversed(contact.history):
+            if who == agent.id and what in ("offer_timeout", "offer_recovery"):
+                raise er.OfferExpired(
+                    f"the offer of {contact.id} to {agent.id} expired", contact=contact.id
+                )
+            if who == agent.id:
+                break
+        raise er.NoSuchOffer(
+            f"{agent.id} has no offer for {contact.id}", contact=contact.id, agent=agent.id
+        )
+
+    def reject(self, agent_id: str, contact_id: str) -> None:
+        now = self._begin()
+        agent = self._agent(agent_id)
+        contact = self._contact(contact_id)
+        if not (contact.status is Status.OFFERED and contact.agent == agent.id):
+            self._no_offer(agent, contact)
+        self._emit(ev.OfferReleased(at=now, contact=contact.id, agent=agent.id, reason="rejected"))
+        self._after_miss(agent, now)
+        self._catch_up(contact, now)
+        self._dispatch(now)
+
+    def _after_miss(self, agent: Agent, now: float) -> None:
+        if agent.missed >= agent.config.max_missed and agent.presence is Presence.AVAILABLE:
+            self._release_all(agent, "away", now)
+            self._emit(
+                ev.PresenceChanged(
+                    at=now, agent=agent.id, presence=Presence.AWAY, reason="missed_offers"
+                )
+            )
+
+    def _connected(self, agent: Agent, contact: Contact) -> None:
+        if contact.status is not Status.CONNECTED or contact.agent != agent.id:
+            raise er.ContactNotActive(
+                f"{contact.id} is not in conversation with {agent.id}",
+                contact=contact.id,
+                agent=agent.id,
+            )
+
+    def complete(self, agent_id: str, contact_id: str) -> None:
+        """The conversation is over: the contact is handled, the agent goes to wrap-up."""
+        now = self._begin()
+        agent = self._agent(agent_id)
+        contact = self._contact(contact_id)
+        self._connected(agent, contact)
+        cb = contact.route_channel is Channel.CALLBACK
+        outcome = Outcome.CALLBACK_COMPLETED if cb else Outcome.HANDLED
+        self._end(contact, outcome, "", now, agent.id)
+        limit = self.state.settings.wrapup_limit
+        self._emit(
+            ev.WrapupStarted(
+                at=now,
+                agent=agent.id,
+                contact=contact.id,
+                deadline=now + limit,
+                channel=contact.route_channel,
+                queue=contact.queue,
+                accepted_at=contact.accepted_at if contact.accepted_at is not None else now,
+            )
+        )
+        if limit == 0:
+            self._emit(ev.WrapupEnded(at=now, agent=agent.id, contact=contact.id))
+        self._dispatch(now)
+
+    def end_wrapup(
+        self, agent_id: str, contact_id: str, disposition: str = "", notes: str = ""
+    ) -> None:
+        now = self._begin()
+        agent = self._agent(agent_id)
+        if contact_id not in agent.wrapups:
+            raise er.Conflict(
+                f"{agent.id} is not in wrap-up for {contact_id!r}", contact=str(contact_id)
+            )
+        if len(disposition) > 64 or len(notes) > 10_000:
+            raise er.InvalidInput("disposition is at most 64 characters, notes 10,000")
+        self._emit(
+            ev.WrapupEnded(
+                at=now, agent=agent.id, contact=contact_id, disposition=disposition, notes=notes
+            )
+        )
+        self._dispatch(now)
+
+    def callback_not_reached(self, agent_id: str, contact_id: str) -> bool:
+        """The agent called and nobody answered. Returns True when another attempt is planned."""
+        now = self._begin()
+        agent = self._agent(agent_id)
+        contact = self._contact(contact_id)
+        self._connected(agent, contact)
+        if contact.route_channel is not Channel.CALLBACK:
+            raise er.Conflict(f"{contact.id} is not a callback", contact=contact.id)
+        s = self.state.settings
+        attempt = contact.attempts + 1
+        retry = now + s.callback_retry_delay if attempt < s.callback_max_attempts else None
+        self._emit(
+            ev.CallbackAttemptFailed(
+                at=now, contact=contact.id, agent=agent.id, attempt=attempt, retry_at=retry
+            )
+        )
+        if retry is None:
+            self._end(contact, Outcome.CALLBACK_FAILED, "not_reached", now, None)
+        self._dispatch(now)
+        return retry is not None
+
+    def transfer(
+        self,
+        agent_id: str,
+        contact_id: str,
+        queue: str | None = None,
+        to_agent: str | None = None,
+    ) -> None:
+        """Hand a contact in conversation to a queue or a named agent, keeping history and place."""
+        now = self._begin()
+        agent = self._agent(agent_id)
+        contact = self._contact(contact_id)
+        self._connected(agent, contact)
+        if (queue is None) == (to_agent is None):
+            raise er.InvalidInput("transfer to exactly one of: a queue, a named agent")
+        if to_agent is not None:
+            target = self._agent(to_agent)
+            if target.id == agent.id:
+                raise er.InvalidInput("an agent cannot transfer a contact to itself")
+            if target.presence is not Presence.AVAILABLE:
+                raise er.AgentNotReady(f"{target.id} is not available", agent=target.id)
+            self._emit(
+                ev.ContactRequeued(
+                    at=now,
+                    contact=contact.id,
+                    queue=contact.queue,
+                    step=contact.step,
+                    alternatives=contact.alternatives,
+                    reason="transfer",
+                    to_agent=target.id,
+                    by_agent=agent.id,
+                )
+            )
+        else:
+            assert queue is not None
+            self._queue(queue)
+            self._requeue(contact, queue, "transfer", now, by_agent=agent.id)
+        self._dispatch(now)
+
+    # -- contacts ----------------------------------------------------------------------------
+
+    def _alternatives(self, queue: QueueConfig, step: int, extra: Requirement) -> list[Requirement]:
+        return [_merge(a, extra) for a in step_alternatives(queue, step)]
+
+    def arrive(
+        self,
+        queue: str,
+        channel: Channel | str = Channel.VOICE,
+        customer: str = "",
+        priority: int = 0,
+        skills: Requirement | None = None,
+        contact_id: str | None = None,
+        callback_number: str | None = None,
+        data: dict[str, str] | None = None,
+    ) -> ArrivalResult:
+        """A customer contact arrives. A full or closed queue answers explicitly, never drops."""
+        now = self._begin()
+        q = self._queue(queue)
+        try:
+            channel = Channel(channel)
+        except ValueError:
+            raise er.InvalidInput(
+                f"channel must be one of {[c.value for c in Channel]}, got {channel!r}"
+            ) from None
+        if not isinstance(priority, int) or isinstance(priority, bool) or abs(priority) > 1000:
+            raise er.InvalidInput(f"priority must be a whole number -1000..1000, got {priority!r}")
+        extra = self._check_requirement(skills or {}, "contact skills")
+        if not isinstance(customer, str) or len(customer) > 200:
+            raise er.InvalidInput("customer reference must be text of at most 200 characters")
+        if callback_number is not None:
+            self._check_number(callback_number)
+        if channel is Channel.CALLBACK and callback_number is None:
+            raise er.InvalidInput("a callback contact needs a number to call")
+        if contact_id is None:
+            contact_id = self._new_id()
+        else:
+            _check_id(contact_id, "contact id")
+            if contact_id in self.state.contacts or contact_id in self.state.ended:
+                raise er.AlreadyExists(f"contact {contact_id!r} exists", contact=contact_id)
+        if channel is Channel.CALLBACK:
+            assert callback_number is not None
+            dup = self.state.open_callbacks.get((q.id, callback_number))
+            if dup is not None:
+                return ArrivalResult(contact=dup, status="callback_scheduled", reason="duplicate")
+        closed = not is_open(q, now)
+        full = (
+            q.max_size is not None
+            and channel is not Channel.CALLBACK
+            and self.state.queue_live.get(q.id, 0) >= q.max_size
+        )
+        self._emit(
+            ev.ContactArrived(
+                at=now,
+                contact=contact_id,
+                channel=channel,
+                queue=q.id,
+                customer=customer,
+                priority=priority,
+                skills=extra,
+                alternatives=self._alternatives(q, 0, extra),
+                data=dict(data or {}),
+            )
+        )
+        contact = self.state.contacts[contact_id]
+        if closed or full:
+            why = "closed" if closed else "full"
+            if callback_number is not None and q.callbacks_allowed:
+                due = next_opening(q, now) if closed else None
+                self._emit(
+                    ev.CallbackRequested(
+                        at=now, contact=contact_id, number=callback_number, due=due
+                    )
+                )
+                self._dispatch(now)
+                return ArrivalResult(contact=contact_id, status="callback_scheduled", reason=why)
+            self._end(contact, Outcome.FAILED, f"queue_{why}", now, None)
+            return ArrivalResult(
+                contact=contact_id,
+                status=why,
+                reason=f"queue {q.id} is {why}"
+                + (", a callback can be requested" if q.callbacks_allowed else ""),
+            )
+        if channel is Channel.CALLBACK:
+            assert callback_number is not None
+            self._emit(ev.CallbackRequested(at=now, contact=contact_id, number=callback_number))
+        self._dispatch(now)
+        if contact.status is not Status.WAITING:
+            return ArrivalResult(contact=contact_id, status="offered", estimated_wait=0.0)
+        est = estimate_contact(self.state, contact)
+        offer_cb = (
+            q.callbacks_allowed
+            and q.callback_offer_after is not None
+            and channel is not Channel.CALLBACK
+            and (est.seconds is None or est.seconds > q.callback_offer_after)
+        )
+        return ArrivalResult(
+            contact=contact_id,
+            status="queued",
+            estimated_wait=est.seconds,
+            explanation=est.text,
+            callback_offered=offer_cb,
+        )
+
+    def _new_id(self) -> str:
+        n = self.state.seq
+        while True:
+            n += 1
+            cid = f"c{n}"
+            if cid not in self.state.contacts and cid not in self.state.ended:
+                return cid
+
+    def _check_number(self, number: object) -> str:
+        if not isinstance(number, str) or not _PHONE.match(number):
+            raise er.InvalidInput(f"callback number must look like a phone number, got {number!r}")
+        return number
+
+    def schedule_callback(
+        self, queue: str, number: str, due: float | None = None, customer: str = ""
+    ) -> ArrivalResult:
+        """A callback at a time the customer picks (or as soon as possible). Never two for one
+        request: a second request for the same number and queue returns the open one."""
+        now = self._begin()
+        q = self._queue(queue)
+        self._check_number(number)
+        if not q.callbacks_allowed:
+            raise er.Conflict(f"queue {q.id} does not take callbacks", queue=q.id)
+        if due is not None:
+            validate_time(due, "callback time")
+            if due < now - 1:
+                raise er.InvalidTime("the callback time is in the past")
+        dup = self.state.open_callbacks.get((q.id, number))
+        if dup is not None:
+            return ArrivalResult(contact=dup, status="callback_scheduled", reason="duplicate")
+        cid = self._new_id()
+        self._emit(
+            ev.ContactArrived(
+                at=now,
+                contact=cid,
+                channel=Channel.CALLBACK,
+                queue=q.id,
+                customer=customer,
+                alternatives=self._alternatives(q, 0, {}),
+            )
+        )
+        when = due if due is not None and due > now else None
+        if when is None and not is_open(q, now):
+            when = next_opening(q, now)
+        self._emit(ev.CallbackRequested(at=now, contact=cid, number=number, due=when))
+        self._dispatch(now)
+        return ArrivalResult(contact=cid, status="callback_scheduled")
+
+    def request_callback(self, contact_id: str, number: str, due: float | None = None) -> bool:
+        """A waiting customer asks to be called back instead of holding. With no ``due`` it keeps
+        its place in line (virtual hold). Idempotent: a second request returns False."""
+        now = self._begin()
+        contact = self._contact(contact_id)
+        self._check_number(number)
+        q = self._queue(contact.queue)
+        if not q.callbacks_allowed:
+            raise er.Conflict(f"queue {q.id} does not take callbacks", queue=q.id)
+        if contact.callback_number is not None:
+            return False
+        if contact.status not in (Status.WAITING, Status.OFFERED):
+            raise er.ContactNotActive(f"{contact.id} is not waiting", contact=contact.id)
+        if due is not None:
+            validate_time(due, "callback time")
+            if due < now - 1:
+                raise er.InvalidTime("the callback time is in the past")
+            if due <= now:
+                due = None
+        if contact.status is Status.OFFERED and contact.agent is not None:
+            self._emit(
+                ev.OfferReleased(
+                    at=now, contact=contact.id, agent=contact.agent, reason="cancelled"
+                )
+            )
+        self._emit(ev.CallbackRequested(at=now, contact=contact.id, number=number, due=due))
+        self._dispatch(now)
+        return True
+
+    def abandon(self, contact_id: str, reason: str = "customer_left") -> None:
+        """The customer left (or cancelled) before an answer."""
+        now = self._begin()
+        contact = self._contact(contact_id)
+        if contact.status is Status.CONNECTED:
+            raise er.ContactNotActive(
+                f"{contact.id} is already answered: the agent completes it", contact=contact.id
+            )
+        self._end(contact, Outcome.ABANDONED, reason, now, None)
+        self._dispatch(now)
+
+    def deflect(self, contact_id: str, consent: bool) -> None:
+        """Self-service solved it, and the customer said so."""
+        now = self._begin()
+        contact = self._contact(contact_id)
+        if consent is not True:
+            raise er.InvalidInput("a contact is deflected only with the customer's consent")
+        if contact.status is Status.CONNECTED:
+            raise er.ContactNotActive(f"{contact.id} is with an agent", contact=contact.id)
+        self._end(contact, Outcome.DEFLECTED, "self_service", now, None)
+        self._dispatch(now)
+
+    def fail(self, contact_id: str, reason: str) -> None:
+        now = self._begin()
+        contact = self._contact(contact_id)
+        if not isinstance(reason, str) or not reason.strip():
+            raise er.InvalidInput("a failure needs a reason")
+        self._end(contact, Outcome.FAILED, reason, now, contact.agent)
+        self._dispatch(now)
+
+    def _end(
+        self, contact: Contact, outcome: Outcome, reason: str, now: float, agent: str | None
+    ) -> None:
+        if contact.status is Status.OFFERED and contact.agent is not None:
+            self._emit(
+                ev.OfferReleased(
+                    at=now, contact=contact.id, agent=contact.agent, reason="cancelled"
+                )
+            )
+        answered = contact.accepted_at if contact.accepted_at is not None else now
+        self._emit(
+            ev.ContactEnded(
+                at=now,
+                contact=contact.id,
+                outcome=outcome,
+                reason=reason,
+                agent=agent,
+                wait=max(0.0, answered - contact.rank_time),
+            )
+        )
+
+    # -- recovery ----------------------------------------------------------------------------
+
+    def recover(self, last_seq: int) -> None:
+        """After a restart: release offers pending at the crash, set agents as configured."""
+        now = max(self.clock(), self.state.last_at)
+        st = self.state
+        for contact in list(st.contacts.values()):
+            if contact.status is Status.OFFERED and contact.agent is not None:
+                self._emit(
+                    ev.OfferReleased(
+                        at=now, contact=contact.id, agent=contact.agent, reason="recovery"
+                    )
+                )
+        target = st.settings.recover_agents_as
+        for agent in st.agents.values():
+            if agent.presence is not target and target is not Presence.AVAILABLE:
+                self._emit(
+                    ev.PresenceChanged(at=now, agent=agent.id, presence=target, reason="recovery")
+                )
+        self._emit(ev.Recovered(at=now, last_seq=last_seq))
+        self._fire_timers(now)
+        self._dispatch(now)
+
+    # -- estimates ---------------------------------------------------------------------------
+
+    def estimate(self, contact_id: str) -> Estimate:
+        contact = self._contact(contact_id)
+        return estimate_contact(self.state, contact)
+
+    def estimate_queue(self, queue: str) -> Estimate:
+        return estimate_queue(self.state, self._queue(queue))
+
+    # -- timers ------------------------------------------------------------------------------
+
+    def _fire_timers(self, now: float) -> None:
+        st = self.state
+        timers = st.timers
+        while timers and timers[0][0] <= now:
+            due, _, kind, cid, aid, token = heapq.heappop(timers)
+            at = max(due, st.last_at)
+            self._on_timer(kind, cid, aid, token, at)
+            self._dispatch(at)
+
+    def _on_timer(self, kind: Timer, cid: str, aid: str, token: Any, at: float) -> None:
+        st = self.state
+        if kind is Timer.OFFER:
+            c = st.contacts.get(cid)
+            if c and c.status is Status.OFFERED and c.agent == aid and c.offer_deadline == token:
+                self._emit(ev.OfferReleased(at=at, contact=cid, agent=aid, reason="timeout"))
+                self._after_miss(st.agents[aid], at)
+                self._catch_up(c, at)
+        elif kind is Timer.STEP:
+            c = st.contacts.get(cid)
+            if c and c.status is Status.WAITING and (c.queue, c.step) == token:
+                self._catch_up(c, at)
+        elif kind is Timer.WRAPUP:
+            w = st.agents[aid].wrapups.get(cid)
+            if w is not None and w.deadline == token:
+                self._emit(ev.WrapupEnded(at=at, agent=aid, contact=cid, reason="timeout"))
+        elif kind is Timer.CALLBACK:
+            c = st.contacts.get(cid)
+            if c and c.status is Status.SCHEDULED and c.callback_due == token:
+                self._emit(ev.CallbackDue(at=at, contact=cid))
+
+    def _catch_up(self, contact: Contact, now: float) -> None:
+        """Apply the widening and overflow a waiting contact is due, after ``now - rank`` s."""
+        if contact.status is not Status.WAITING or (
+            contact.pool is not None and contact.pool.fixed_agent is not None
+        ):
+            return
+        q = self.state.queues[contact.queue]
+        wait = now - contact.rank_time
+        target = overflow_target(q, wait, contact.visited)
+        if target is not None and target in self.state.queues:
+            self._requeue(contact, target, "overflow", now)
+            return
+        step = step_for_wait(q, wait)
+        if step != contact.step:
+            self._emit(
+                ev.ContactRequeued(
+                    at=now,
+                    contact=contact.id,
+                    queue=q.id,
+                    step=step,
+                    alternatives=self._alternatives(q, step, contact.skills),
+                    reason="widened",
+                )
+            )
+
+    def _requeue(
+        self, contact: Contact, queue: str, reason: str, now: float, by_agent: str | None = None
+    ) -> None:
+        q = self.state.queues[queue]
+        step = step_for_wait(q, now - contact.rank_time)
+        self._emit(
+            ev.ContactRequeued(
+                at=now,
+                contact=contact.id,
+                queue=queue,
+                step=step,
+                alternatives=self._alternatives(q, step, contact.skills),
+                reason=reason,
+                by_agent=by_agent,
+            )
+        )
+
+    # -- routing -----------------------------------------------------------------------------
+
+    def _dispatch(self, now: float) -> None:
+        """Offer work until no free agent can take a waiting contact (work conservation)."""
+        st = self.state
+        dirty_agents, dirty_contacts = st.dirty_agents, st.dirty_contacts
+        while dirty_agents or dirty_contacts:
+            if dirty_agents:
+                aid = next(iter(dirty_agents))
+                del dirty_agents[aid]
+                self._route_agent(st.agents[aid], now)
+            else:
+                cid = next(iter(dirty_contacts))
+                del dirty_contacts[cid]
+                c = st.contacts.get(cid)
+                if c is not None and c.status is Status.WAITING:
+                    self._route_contact(c, now)
+
+    def _route_agent(self, agent: Agent, now: float) -> None:
+        """An agent with room looks at the most urgent contact across all the lines it serves.
+
+        That contact goes to the best free agent of its line under the queue's strategy: usually
+        this agent, but when several agents freed up in one step the strategy decides, not the
+        order in which they were noticed.
+        """
+        st = self.state
+        while agent.free_entries:
+            best = None
+            best_free = None
+            for pool, channel in agent.free_entries:
+                line = pool.waiting.get(channel)
+                if line:
+                    head = line[0]
+                    if best is None or head < best:
+                        best, best_free = head, pool.free[channel]
+            if best is None or best_free is None:
+                return
+            self._offer(st.contacts[best[3]], st.agents[best_free[0][-1]], now)
+
+    def _route_contact(self, contact: Contact, now: float) -> None:
+        assert contact.pool is not None
+        free = contact.pool.free.get(contact.route_channel)
+        if free:
+            self._offer(contact, self.state.agents[free[0][-1]], now)
+
+    def _offer(self, contact: Contact, agent: Agent, now: float) -> None:
+        self._emit(
+            ev.OfferMade(
+                at=now,
+                contact=contact.id,
+                agent=agent.id,
+                channel=contact.route_channel,
+                deadline=now + self.state.settings.offer_timeout,
+            )
+        )
+
+
+def replay(events: list[ev.AnyEvent] | Any, clock: Callable[[], float]) -> Engine:
+    """Rebuild an engine from past events (no routing runs: the log already holds decisions)."""
+    engine = Engine(clock)
+    apply = engine.state.apply
+    for e in events:
+        apply(e)
+    engine.state.dirty_agents.clear()
+    engine.state.dirty_contacts.clear()
+    return engine

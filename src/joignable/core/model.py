@@ -1,0 +1,214 @@
+"""Configuration of the center: skills, queues, agents. Immutable values carried by events."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from enum import StrEnum
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+
+class Channel(StrEnum):
+    VOICE = "voice"
+    CHAT = "chat"
+    EMAIL = "email"
+    CALLBACK = "callback"
+
+
+class Presence(StrEnum):
+    OFFLINE = "offline"
+    AVAILABLE = "available"
+    AWAY = "away"
+
+
+class Outcome(StrEnum):
+    HANDLED = "handled"
+    ABANDONED = "abandoned"
+    CALLBACK_COMPLETED = "callback_completed"
+    CALLBACK_FAILED = "callback_failed"
+    DEFLECTED = "deflected"
+    FAILED = "failed"
+
+
+class Strategy(StrEnum):
+    LONGEST_IDLE = "longest-idle"
+    MOST_SKILLED = "most-skilled"
+    LEAST_OCCUPIED = "least-occupied"
+    ROUND_ROBIN = "round-robin"
+
+
+# A requirement is a set of skills with minimum levels; an agent meets it when it has every
+# skill at that level or above. A routing step accepts several alternative requirements.
+Requirement = dict[str, int]
+
+
+class WideningStep(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """After ``after`` seconds of wait, widen who may take the contact.
+
+    The contact keeps its arrival time, hence its place in line, through every step.
+    """
+
+    after: float
+    lower_levels_by: int = 0
+    also_accept: list[Requirement] = []
+    overflow_to: str | None = None
+
+
+class OpeningSlot(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    days: list[int]  # 0 = Monday ... 6 = Sunday
+    start: str  # "08:00"
+    end: str  # "18:00"
+
+
+class QueueConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: str
+    name: str = ""
+    requirements: Requirement = {}
+    priority: int = 0
+    sl_target: float = 0.8
+    sl_threshold: float = 20.0
+    widening: list[WideningStep] = []
+    max_size: int | None = None
+    callback_offer_after: float | None = None  # offer a callback when the estimated wait exceeds it
+    callbacks_allowed: bool = True
+    hours: list[OpeningSlot] | None = None  # None: always open
+    timezone: str = "UTC"
+    strategy: Strategy = Strategy.LONGEST_IDLE
+    short_abandon: float = 5.0
+    default_aht: float = 180.0
+
+
+class AgentConfig(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    id: str
+    name: str = ""
+    skills: dict[str, int] = {}
+    capacity: dict[Channel, int] = msgspec.field(
+        default_factory=lambda: {Channel.VOICE: 1, Channel.CALLBACK: 1}
+    )
+    mixing: bool = False  # False: one channel at a time (three chats, or one call, not both)
+    max_missed: int = 3  # consecutive missed offers before the agent is set away
+
+
+class Settings(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    offer_timeout: float = 20.0
+    wrapup_limit: float = 30.0
+    callback_max_attempts: int = 3
+    callback_retry_delay: float = 300.0
+    recover_agents_as: Presence = Presence.OFFLINE
+    aht_smoothing: float = 0.1
+
+
+def meets(skills: dict[str, int], requirement: Requirement) -> bool:
+    return all(skills.get(s, 0) >= lvl for s, lvl in requirement.items())
+
+
+def meets_any(skills: dict[str, int], alternatives: list[Requirement]) -> bool:
+    return any(meets(skills, r) for r in alternatives)
+
+
+def step_alternatives(queue: QueueConfig, step: int) -> list[Requirement]:
+    """The alternative requirements of a queue at widening step ``step`` (0 = no widening)."""
+    base = dict(queue.requirements)
+    alts: list[Requirement] = []
+    lower = 0
+    for s in queue.widening[:step]:
+        lower = max(lower, s.lower_levels_by)
+        alts.extend(s.also_accept)
+    first = {k: max(1, v - lower) for k, v in base.items()}
+    out = [first]
+    for a in alts:
+        if a not in out:
+            out.append(dict(a))
+    return out
+
+
+def step_for_wait(queue: QueueConfig, wait: float) -> int:
+    """How many widening steps (not counting overflow) apply after ``wait`` seconds."""
+    n = 0
+    for s in queue.widening:
+        if s.overflow_to is None and wait >= s.after:
+            n += 1
+        elif s.overflow_to is None:
+            break
+    return n
+
+
+def next_step_time(
+    queue: QueueConfig, arrived: float, step: int, visited: list[str]
+) -> float | None:
+    """When the next widening (or overflow to a queue not yet visited) is due."""
+    plain = [s for s in queue.widening if s.overflow_to is None]
+    candidates: list[float] = []
+    if step < len(plain):
+        candidates.append(arrived + plain[step].after)
+    for s in queue.widening:
+        if s.overflow_to is not None and s.overflow_to not in visited:
+            candidates.append(arrived + s.after)
+    return min(candidates) if candidates else None
+
+
+def overflow_target(queue: QueueConfig, wait: float, visited: list[str]) -> str | None:
+    """The queue to overflow to after ``wait`` seconds; never back to a queue already visited."""
+    target = None
+    best = -1.0
+    for s in queue.widening:
+        if (
+            s.overflow_to is not None
+            and s.overflow_to not in visited
+            and wait >= s.after
+            and s.after > best
+        ):
+            target, best = s.overflow_to, s.after
+    return target
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+def is_open(queue: QueueConfig, at: float) -> bool:
+    if queue.hours is None:
+        return True
+    local = dt.datetime.fromtimestamp(at, _zone(queue.timezone))
+    minute = local.hour * 60 + local.minute
+    return any(
+        local.weekday() in slot.days and _minutes(slot.start) <= minute < _minutes(slot.end)
+        for slot in queue.hours
+    )
+
+
+def next_opening(queue: QueueConfig, at: float) -> float | None:
+    """The next moment the queue opens (searched minute by minute over a week, in slot starts)."""
+    if queue.hours is None:
+        return at
+    zone = _zone(queue.timezone)
+    local = dt.datetime.fromtimestamp(at, zone)
+    best: float | None = None
+    for day in range(8):
+        d = (local + dt.timedelta(days=day)).date()
+        for slot in queue.hours:
+            if d.weekday() not in slot.days:
+                continue
+            start = _minutes(slot.start)
+            t = dt.datetime(d.year, d.month, d.day, start // 60, start % 60, tzinfo=zone)
+            ts = t.timestamp()
+            if ts > at and (best is None or ts < best):
+                best = ts
+    return best
+
+
+def validate_time(value: float, what: str = "time") -> float:
+    if not isinstance(value, int | float) or math.isnan(value) or math.isinf(value):
+        from joignable.core.errors import InvalidTime
+
+        raise InvalidTime(f"{what} must be a finite number of seconds, got {value!r}")
+    return float(value)

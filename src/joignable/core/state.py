@@ -1,0 +1,580 @@
+"""The routing state and ``apply``: the only code that changes it.
+
+Indexes are kept so each routing decision is O(log n):
+- a *pool* groups contacts that the same agents may take (queue, widening step, extra skills, or
+  one named agent); it holds per channel the waiting contacts ordered by (priority, arrival) and the
+  agents with free capacity ordered by the queue's strategy;
+- each agent knows the pools it belongs to, so an agent that frees up looks at the head of each.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import deque
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from sortedcontainers import SortedList
+
+from joignable.core import events as ev
+from joignable.core.model import (
+    AgentConfig,
+    Channel,
+    Outcome,
+    Presence,
+    QueueConfig,
+    Requirement,
+    Settings,
+    Strategy,
+    meets_any,
+    next_step_time,
+)
+
+WaitKey = tuple[int, float, int, str]  # (-priority, rank time, arrival seq, contact id)
+FreeKey = tuple[Any, ...]  # strategy key ..., agent id (last)
+PoolKey = tuple[Any, ...]
+
+
+class Status(StrEnum):
+    WAITING = "waiting"
+    OFFERED = "offered"
+    CONNECTED = "connected"
+    SCHEDULED = "scheduled"  # a callback not yet due
+    ENDED = "ended"
+
+
+@dataclass(slots=True, eq=False)
+class Contact:
+    id: str
+    channel: Channel
+    queue: str
+    customer: str
+    priority: int
+    skills: Requirement
+    arrived_at: float
+    seq: int
+    rank_time: float
+    alternatives: list[Requirement]
+    status: Status = Status.WAITING
+    route_channel: Channel = Channel.VOICE
+    step: int = 0
+    pool: Pool | None = None
+    agent: str | None = None
+    offer_deadline: float = 0.0
+    accepted_at: float | None = None
+    callback_number: str | None = None
+    callback_due: float | None = None
+    callback_key: tuple[str, str] | None = None
+    attempts: int = 0
+    data: dict[str, str] = field(default_factory=dict)
+    history: list[tuple[float, str, str]] = field(default_factory=list)
+    visited: list[str] = field(default_factory=list)  # queues, for overflow without loops
+
+    @property
+    def key(self) -> WaitKey:
+        return (-self.priority, self.rank_time, self.seq, self.id)
+
+
+@dataclass(slots=True, eq=False)
+class Wrapup:
+    channel: Channel
+    deadline: float
+    queue: str
+    accepted_at: float
+
+
+@dataclass(slots=True, eq=False)
+class Agent:
+    config: AgentConfig
+    order: int
+    presence: Presence = Presence.OFFLINE
+    reason: str = ""
+    presence_since: float = 0.0
+    idle_since: float = 0.0
+    load: dict[Channel, int] = field(default_factory=dict)
+    offers: dict[str, Channel] = field(default_factory=dict)
+    contacts: dict[str, Channel] = field(default_factory=dict)
+    wrapups: dict[str, Wrapup] = field(default_factory=dict)
+    missed: int = 0
+    last_offer_seq: int = 0
+    pools: list[Pool] = field(default_factory=list)
+    free_entries: dict[tuple[Pool, Channel], FreeKey] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        return self.config.id
+
+    def total_load(self) -> int:
+        return sum(self.load.values())
+
+    def free_for(self, channel: Channel) -> bool:
+        """Can take one more contact on ``channel`` right now."""
+        if self.presence is not Presence.AVAILABLE:
+            return False
+        cap = self.config.capacity.get(channel, 0)
+        if self.load.get(channel, 0) >= cap:
+            return False
+        if not self.config.mixing:
+            return all(n == 0 for c, n in self.load.items() if c is not channel)
+        return True
+
+    def state_name(self) -> str:
+        """What a wallboard shows: offline, away, reserved, busy, wrap-up or available."""
+        if self.presence is Presence.OFFLINE and not self.load_any():
+            return "offline"
+        if self.offers:
+            return "reserved"
+        if self.contacts:
+            return "busy"
+        if self.wrapups:
+            return "wrap-up"
+        if self.presence is Presence.AVAILABLE:
+            return "available"
+        return self.presence.value
+
+    def load_any(self) -> bool:
+        return any(self.load.values())
+
+
+@dataclass(slots=True, eq=False)
+class Pool:
+    key: PoolKey
+    strategy: Strategy
+    alternatives: list[Requirement] | None  # None: a named agent's personal line
+    fixed_agent: str | None = None
+    waiting: dict[Channel, SortedList] = field(default_factory=dict)
+    free: dict[Channel, SortedList] = field(default_factory=dict)
+    members: dict[str, Agent] = field(default_factory=dict)
+
+    def admits(self, agent: Agent) -> bool:
+        if self.fixed_agent is not None:
+            return agent.id == self.fixed_agent
+        assert self.alternatives is not None
+        return meets_any(agent.config.skills, self.alternatives)
+
+    def free_key(self, agent: Agent) -> FreeKey:
+        s = self.strategy
+        if s is Strategy.LONGEST_IDLE:
+            return (agent.idle_since, agent.order, agent.id)
+        if s is Strategy.ROUND_ROBIN:
+            return (agent.last_offer_seq, agent.order, agent.id)
+        if s is Strategy.LEAST_OCCUPIED:
+            cap = sum(agent.config.capacity.values()) or 1
+            return (agent.total_load() / cap, agent.idle_since, agent.order, agent.id)
+        # most skilled: highest sum of levels on the skills this pool asks for
+        req = self.alternatives[0] if self.alternatives else {}
+        score = sum(agent.config.skills.get(s_, 0) for s_ in req)
+        return (-score, agent.idle_since, agent.order, agent.id)
+
+    def waiting_count(self) -> int:
+        return sum(len(w) for w in self.waiting.values())
+
+
+class Timer(StrEnum):
+    OFFER = "offer"
+    STEP = "step"
+    WRAPUP = "wrapup"
+    CALLBACK = "callback"
+
+
+TimerEntry = tuple[float, int, Timer, str, str, Any]  # due, n, kind, contact, agent, token
+
+
+@dataclass(slots=True)
+class Alarm:
+    at: float
+    kind: str
+    message: str
+
+
+class State:
+    """Everything routing needs, derived from events only."""
+
+    def __init__(self) -> None:
+        self.settings = Settings()
+        self.skills: dict[str, str] = {}
+        self.queues: dict[str, QueueConfig] = {}
+        self.agents: dict[str, Agent] = {}
+        self.contacts: dict[str, Contact] = {}  # open contacts
+        self.ended: dict[str, Outcome] = {}  # closed contacts, for idempotent answers
+        self.pools: dict[PoolKey, Pool] = {}
+        self.queue_pools: dict[str, list[Pool]] = {}
+        self.queue_live: dict[str, int] = {}  # customers holding a line, per queue (max size)
+        self.aht: dict[str, float] = {}
+        self.timers: list[TimerEntry] = []
+        self.alarms: deque[Alarm] = deque(maxlen=100)
+        self.seq = 0  # contacts arrived
+        self.offer_seq = 0
+        self.timer_seq = 0
+        self.last_at = 0.0
+        self.events_applied = 0
+        # What may have created a match since routing last ran (ordered, for determinism).
+        self.dirty_contacts: dict[str, None] = {}
+        self.dirty_agents: dict[str, None] = {}
+        self.open_callbacks: dict[tuple[str, str], str] = {}  # (queue, number) -> contact
+        self._handlers = {
+            ev.SettingsChanged: self._settings,
+            ev.SkillDefined: self._skill,
+            ev.QueueConfigured: self._queue,
+            ev.AgentConfigured: self._agent,
+            ev.PresenceChanged: self._presence,
+            ev.ContactArrived: self._arrived,
+            ev.ContactRequeued: self._requeued,
+            ev.OfferMade: self._offer_made,
+            ev.OfferAccepted: self._offer_accepted,
+            ev.OfferReleased: self._offer_released,
+            ev.CallbackRequested: self._callback_requested,
+            ev.CallbackDue: self._callback_due,
+            ev.CallbackAttemptFailed: self._callback_failed,
+            ev.ContactEnded: self._ended,
+            ev.WrapupStarted: self._wrapup_started,
+            ev.WrapupEnded: self._wrapup_ended,
+            ev.AlarmRaised: self._alarm,
+            ev.Recovered: self._recovered,
+        }
+
+    # -- entry point -------------------------------------------------------------------------
+
+    def apply(self, event: ev.Event) -> None:
+        self._handlers[type(event)](event)  # type: ignore[operator]
+        self.last_at = event.at
+        self.events_applied += 1
+
+    # -- pools and indexes -------------------------------------------------------------------
+
+    def pool_for(self, contact: Contact, to_agent: str | None = None) -> Pool:
+        if to_agent is not None:
+            key: PoolKey = ("@", to_agent)
+            alternatives = None
+            strategy = Strategy.LONGEST_IDLE
+        else:
+            key = (contact.queue, tuple(tuple(sorted(a.items())) for a in contact.alternatives))
+            alternatives = contact.alternatives
+            strategy = self.queues[contact.queue].strategy
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = Pool(key, strategy, alternatives, fixed_agent=to_agent)
+            self.pools[key] = pool
+            if to_agent is None:
+                self.queue_pools.setdefault(contact.queue, []).append(pool)
+            for agent in self.agents.values():
+                if pool.admits(agent):
+                    self._join(agent, pool)
+        return pool
+
+    def _join(self, agent: Agent, pool: Pool) -> None:
+        pool.members[agent.id] = agent
+        agent.pools.append(pool)
+        for channel in agent.config.capacity:
+            if agent.free_for(channel):
+                k = pool.free_key(agent)
+                pool.free.setdefault(channel, SortedList()).add(k)
+                agent.free_entries[(pool, channel)] = k
+                self.dirty_agents[agent.id] = None
+
+    def refresh(self, agent: Agent) -> None:
+        """Re-index an agent whose availability or strategy keys may have changed."""
+        for (pool, channel), k in agent.free_entries.items():
+            pool.free[channel].remove(k)
+        agent.free_entries.clear()
+        if agent.presence is not Presence.AVAILABLE:
+            return
+        for channel in agent.config.capacity:
+            if not agent.free_for(channel):
+                continue
+            for pool in agent.pools:
+                k = pool.free_key(agent)
+                free = pool.free.get(channel)
+                if free is None:
+                    free = pool.free[channel] = SortedList()
+                free.add(k)
+                agent.free_entries[(pool, channel)] = k
+        if agent.free_entries:
+            self.dirty_agents[agent.id] = None
+
+    def _rebuild_membership(self, agent: Agent) -> None:
+        for pool in agent.pools:
+            pool.members.pop(agent.id, None)
+        agent.pools = []
+        for (pool, channel), k in agent.free_entries.items():
+            pool.free[channel].remove(k)
+        agent.free_entries.clear()
+        for pool in self.pools.values():
+            if pool.admits(agent):
+                self._join(agent, pool)
+
+    def _enqueue(self, contact: Contact, to_agent: str | None = None) -> None:
+        contact.status = Status.WAITING
+        pool = self.pool_for(contact, to_agent)
+        contact.pool = pool
+        w = pool.waiting.get(contact.route_channel)
+        if w is None:
+            w = pool.waiting[contact.route_channel] = SortedList()
+        w.add(contact.key)
+        if contact.route_channel is not Channel.CALLBACK:
+            self.queue_live[contact.queue] = self.queue_live.get(contact.queue, 0) + 1
+        self.dirty_contacts[contact.id] = None
+
+    def _dequeue(self, contact: Contact) -> None:
+        """Take a waiting contact out of its pool's line (it keeps its key to come back)."""
+        if contact.status is not Status.WAITING or contact.pool is None:
+            return
+        contact.pool.waiting[contact.route_channel].remove(contact.key)
+        if contact.route_channel is not Channel.CALLBACK:
+            self.queue_live[contact.queue] -= 1
+
+    def _timer(self, due: float, kind: Timer, contact: str, agent: str, token: Any) -> None:
+        self.timer_seq += 1
+        heapq.heappush(self.timers, (due, self.timer_seq, kind, contact, agent, token))
+
+    def _step_timer(self, contact: Contact) -> None:
+        queue = self.queues[contact.queue]
+        nxt = next_step_time(queue, contact.rank_time, contact.step, contact.visited)
+        if nxt is not None:
+            self._timer(nxt, Timer.STEP, contact.id, "", (contact.queue, contact.step))
+
+    def _load(self, agent: Agent, channel: Channel, delta: int) -> None:
+        agent.load[channel] = agent.load.get(channel, 0) + delta
+
+    def _settle(self, agent: Agent, at: float) -> None:
+        if not agent.load_any():
+            agent.idle_since = at
+
+    # -- handlers ----------------------------------------------------------------------------
+
+    def _settings(self, e: ev.SettingsChanged) -> None:
+        self.settings = e.settings
+
+    def _skill(self, e: ev.SkillDefined) -> None:
+        self.skills[e.skill] = e.name
+
+    def _queue(self, e: ev.QueueConfigured) -> None:
+        old = self.queues.get(e.queue.id)
+        self.queues[e.queue.id] = e.queue
+        self.aht.setdefault(e.queue.id, e.queue.default_aht)
+        self.queue_live.setdefault(e.queue.id, 0)
+        if old is not None and old.strategy is not e.queue.strategy:
+            for pool in self.queue_pools.get(e.queue.id, []):
+                pool.strategy = e.queue.strategy
+                for agent in list(pool.members.values()):
+                    self.refresh(agent)
+
+    def _agent(self, e: ev.AgentConfigured) -> None:
+        agent = self.agents.get(e.agent.id)
+        if agent is None:
+            agent = Agent(e.agent, order=len(self.agents), idle_since=e.at, presence_since=e.at)
+            self.agents[e.agent.id] = agent
+        else:
+            agent.config = e.agent
+        self._rebuild_membership(agent)
+
+    def _presence(self, e: ev.PresenceChanged) -> None:
+        agent = self.agents[e.agent]
+        if e.presence is Presence.AVAILABLE:
+            agent.missed = 0
+            if agent.presence is not Presence.AVAILABLE and not agent.load_any():
+                agent.idle_since = e.at
+        agent.presence = e.presence
+        agent.reason = e.reason
+        agent.presence_since = e.at
+        self.refresh(agent)
+
+    def _arrived(self, e: ev.ContactArrived) -> None:
+        self.seq += 1
+        contact = Contact(
+            id=e.contact,
+            channel=e.channel,
+            queue=e.queue,
+            customer=e.customer,
+            priority=e.priority,
+            skills=dict(e.skills),
+            arrived_at=e.at,
+            seq=self.seq,
+            rank_time=e.at,
+            alternatives=list(e.alternatives),
+            route_channel=e.channel,
+            data=dict(e.data),
+        )
+        contact.history.append((e.at, "arrived", e.queue))
+        contact.visited.append(e.queue)
+        self.contacts[e.contact] = contact
+        self._enqueue(contact)
+        self._step_timer(contact)
+
+    def _requeued(self, e: ev.ContactRequeued) -> None:
+        contact = self.contacts[e.contact]
+        if contact.status is Status.WAITING:
+            self._dequeue(contact)
+        elif contact.status is Status.CONNECTED and contact.agent is not None:
+            agent = self.agents[contact.agent]
+            ch = agent.contacts.pop(contact.id)
+            self._load(agent, ch, -1)
+            self._settle(agent, e.at)
+            contact.agent = None
+            self.refresh(agent)
+        contact.queue = e.queue
+        if e.queue not in contact.visited:
+            contact.visited.append(e.queue)
+        contact.step = e.step
+        contact.alternatives = list(e.alternatives)
+        contact.history.append((e.at, e.reason, e.to_agent or e.queue))
+        self._enqueue(contact, e.to_agent)
+        if e.to_agent is None:
+            self._step_timer(contact)
+
+    def _offer_made(self, e: ev.OfferMade) -> None:
+        contact = self.contacts[e.contact]
+        agent = self.agents[e.agent]
+        self._dequeue(contact)
+        contact.status = Status.OFFERED
+        contact.agent = e.agent
+        contact.offer_deadline = e.deadline
+        agent.offers[e.contact] = e.channel
+        self._load(agent, e.channel, 1)
+        self.offer_seq += 1
+        agent.last_offer_seq = self.offer_seq
+        self.refresh(agent)
+        self._timer(e.deadline, Timer.OFFER, e.contact, e.agent, e.deadline)
+
+    def _offer_accepted(self, e: ev.OfferAccepted) -> None:
+        contact = self.contacts[e.contact]
+        agent = self.agents[e.agent]
+        contact.status = Status.CONNECTED
+        contact.accepted_at = e.at
+        agent.contacts[e.contact] = agent.offers.pop(e.contact)
+        agent.missed = 0
+        contact.history.append((e.at, "accepted", e.agent))
+
+    def _offer_released(self, e: ev.OfferReleased) -> None:
+        contact = self.contacts[e.contact]
+        agent = self.agents[e.agent]
+        ch = agent.offers.pop(e.contact)
+        self._load(agent, ch, -1)
+        if e.reason in ("rejected", "timeout"):
+            agent.missed += 1
+        self._settle(agent, e.at)
+        contact.agent = None
+        contact.history.append((e.at, "offer_" + e.reason, e.agent))
+        # A missed transfer to a named agent falls back to the queue, keeping its place.
+        self._enqueue(contact)
+        self.refresh(agent)
+
+    def _callback_requested(self, e: ev.CallbackRequested) -> None:
+        contact = self.contacts[e.contact]
+        self._dequeue(contact)
+        contact.callback_number = e.number
+        contact.route_channel = Channel.CALLBACK
+        contact.callback_key = (contact.queue, e.number)
+        self.open_callbacks[contact.callback_key] = contact.id
+        contact.history.append((e.at, "callback_requested", e.number))
+        if e.due is None:
+            self._enqueue(contact, contact.pool.fixed_agent if contact.pool else None)
+        else:
+            contact.status = Status.SCHEDULED
+            contact.callback_due = e.due
+            self._timer(e.due, Timer.CALLBACK, contact.id, "", e.due)
+
+    def _callback_due(self, e: ev.CallbackDue) -> None:
+        contact = self.contacts[e.contact]
+        contact.rank_time = contact.callback_due or e.at
+        contact.callback_due = None
+        self._enqueue(contact)
+        self._step_timer(contact)
+
+    def _callback_failed(self, e: ev.CallbackAttemptFailed) -> None:
+        contact = self.contacts[e.contact]
+        agent = self.agents[e.agent]
+        ch = agent.contacts.pop(e.contact)
+        self._load(agent, ch, -1)
+        self._settle(agent, e.at)
+        self.refresh(agent)
+        contact.agent = None
+        contact.attempts = e.attempt
+        contact.history.append((e.at, "callback_attempt_failed", str(e.attempt)))
+        contact.status = Status.SCHEDULED
+        if e.retry_at is not None:
+            contact.callback_due = e.retry_at
+            self._timer(e.retry_at, Timer.CALLBACK, contact.id, "", e.retry_at)
+
+    def _ended(self, e: ev.ContactEnded) -> None:
+        contact = self.contacts.pop(e.contact)
+        self._dequeue(contact)
+        self.dirty_contacts.pop(contact.id, None)
+        if contact.callback_key is not None:
+            self.open_callbacks.pop(contact.callback_key, None)
+        if contact.agent is not None:
+            agent = self.agents[contact.agent]
+            ch = agent.contacts.pop(contact.id, None) or agent.offers.pop(contact.id, None)
+            if ch is not None:
+                self._load(agent, ch, -1)
+                self._settle(agent, e.at)
+                self.refresh(agent)
+        contact.status = Status.ENDED
+        self.ended[e.contact] = e.outcome
+
+    def _wrapup_started(self, e: ev.WrapupStarted) -> None:
+        agent = self.agents[e.agent]
+        agent.wrapups[e.contact] = Wrapup(e.channel, e.deadline, e.queue, e.accepted_at)
+        self._load(agent, e.channel, 1)
+        self.refresh(agent)
+        self._timer(e.deadline, Timer.WRAPUP, e.contact, e.agent, e.deadline)
+
+    def _wrapup_ended(self, e: ev.WrapupEnded) -> None:
+        agent = self.agents[e.agent]
+        w = agent.wrapups.pop(e.contact)
+        self._load(agent, w.channel, -1)
+        self._settle(agent, e.at)
+        a = self.settings.aht_smoothing
+        self.aht[w.queue] = (1 - a) * self.aht[w.queue] + a * max(0.0, e.at - w.accepted_at)
+        self.refresh(agent)
+
+    def _alarm(self, e: ev.AlarmRaised) -> None:
+        self.alarms.append(Alarm(e.at, e.kind, e.message))
+
+    def _recovered(self, e: ev.Recovered) -> None:
+        pass
+
+    # -- views -------------------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        """A canonical picture of the state, to compare a live state with a replayed one."""
+        return {
+            "contacts": {
+                c.id: (
+                    c.status.value,
+                    c.queue,
+                    c.step,
+                    c.route_channel.value,
+                    c.agent,
+                    c.key,
+                    c.pool.key if c.pool else None,
+                    c.callback_due,
+                    c.attempts,
+                )
+                for c in self.contacts.values()
+            },
+            "ended": dict(self.ended),
+            "agents": {
+                a.id: (
+                    a.presence.value,
+                    a.idle_since,
+                    sorted((k.value, v) for k, v in a.load.items() if v),
+                    sorted(a.offers),
+                    sorted(a.contacts),
+                    sorted((k, w.deadline) for k, w in a.wrapups.items()),
+                    a.missed,
+                )
+                for a in self.agents.values()
+            },
+            "pools": {
+                repr(p.key): (
+                    {ch.value: list(w) for ch, w in p.waiting.items() if w},
+                    {ch.value: [k[-1] for k in f] for ch, f in p.free.items() if f},
+                    sorted(p.members),
+                )
+                for p in self.pools.values()
+            },
+            "aht": dict(self.aht),
+            "seq": self.seq,
+        }
