@@ -1,0 +1,199 @@
+"""The runtime: the single writer between the world and the ledger.
+
+Commands run one at a time on the pure engine (under a lock); the events they emit get the next
+sequence numbers and go to a writer thread, which stores whatever has accumulated in one
+transaction (group commit: one fsync for many commands). A command is acknowledged only once its
+events are durable. The state a later command sees may include events still being written; that is
+safe because nothing leaves the process (no acknowledgement, no notification) before the write.
+If a write fails the center stops: the state in memory would no longer match the log.
+
+On open, the state is rebuilt from the log, offers pending at the crash are released and agents
+come back as configured; the live watchdog (the audit, fed event by event) raises an alarm event
+when it finds a discrepancy.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from joignable.core import events as ev
+from joignable.core.engine import Engine, replay
+from joignable.core.errors import DomainError
+from joignable.ledger.store import EventStore, LedgerError
+
+Listener = Callable[[list[tuple[int, ev.Event]]], None]
+
+
+class CenterStopped(LedgerError):
+    code = "center_stopped"
+    status = 503
+
+
+class Center:
+    def __init__(
+        self,
+        store: EventStore,
+        clock: Callable[[], float] = time.time,
+        *,
+        watchdog: bool = True,
+        tolerance: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.lock = threading.RLock()
+        self._cond = threading.Condition()
+        self._queue: list[tuple[int, ev.Event]] = []
+        self._listeners: list[Listener] = []
+        self._failure: BaseException | None = None
+        self._closing = False
+        self.auditor: Any = None
+        if watchdog:
+            from joignable.ledger.audit import Auditor
+
+            self.auditor = Auditor(tolerance=tolerance)
+        self.alarms: list[Any] = []
+
+        # Rebuild from the log.
+        self.seq = 0
+        events: list[ev.Event] = []
+        for seq, e in store.read():
+            events.append(e)
+            if self.auditor is not None:
+                self.auditor.feed(seq, e)
+            self.seq = seq
+        self.recovered_events = len(events)
+        self.engine: Engine = replay(events, clock)
+        del events
+        self.durable = self.seq
+        if self.seq:
+            self.engine.recover(self.seq)
+        self._writer = threading.Thread(target=self._write_loop, name="ledger-writer", daemon=True)
+        self._writer.start()
+        if self.seq or self.engine.pending:
+            with self.lock:
+                last = self._push(self.engine.take())
+            self.wait_durable(last)
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def submit(self, command: str, *args: Any, **kwargs: Any) -> tuple[Any, int]:
+        """Run a command; return its result and the seq to wait for before acknowledging it.
+
+        A refused command (``DomainError``) changed nothing, but time may have passed inside it
+        (due timers fired): those events are stored all the same.
+        """
+        if self._failure is not None:
+            raise CenterStopped("the ledger failed; the center stopped", cause=str(self._failure))
+        with self.lock:
+            try:
+                result = getattr(self.engine, command)(*args, **kwargs)
+            finally:
+                last = self._push(self.engine.take())
+        return result, last
+
+    def run(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        """Run a command and return once its events are durable."""
+        try:
+            result, last = self.submit(command, *args, **kwargs)
+        except DomainError:
+            self.wait_durable(self.seq)
+            raise
+        self.wait_durable(last)
+        return result
+
+    def tick(self) -> None:
+        """Let time pass (offer deadlines, widening, wrap-up limits, callbacks coming due)."""
+        self.run("tick")
+
+    def next_timer(self) -> float | None:
+        with self.lock:
+            return self.engine.next_timer()
+
+    def read(self, fn: Callable[[Engine], Any]) -> Any:
+        """Look at the state consistently (under the writer lock)."""
+        with self.lock:
+            return fn(self.engine)
+
+    def subscribe(self, listener: Listener) -> None:
+        """Be told of each batch of events once it is durable (in the writer thread)."""
+        self._listeners.append(listener)
+
+    # -- the write path ----------------------------------------------------------------------
+
+    def _push(self, events: list[ev.Event]) -> int:
+        if not events:
+            return self.seq
+        batch = []
+        for e in events:
+            self.seq += 1
+            batch.append((self.seq, e))
+        if self.auditor is not None:
+            self._watch(batch)
+        with self._cond:
+            self._queue.extend(batch)
+            self._cond.notify_all()
+        return self.seq
+
+    def _watch(self, batch: list[tuple[int, ev.Event]]) -> None:
+        found = []
+        for seq, e in batch:
+            if not isinstance(e, ev.AlarmRaised):
+                found.extend(self.auditor.feed(seq, e))
+        for d in found:
+            self.alarms.append(d)
+            self.engine.raise_alarm(d.kind, d.message, list(d.contacts), list(d.agents))
+        alarms = self.engine.take()
+        for e in alarms:
+            self.seq += 1
+            batch.append((self.seq, e))
+            self.auditor.feed(self.seq, e)
+
+    def _write_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._queue and not self._closing:
+                    self._cond.wait()
+                if not self._queue and self._closing:
+                    return
+                batch, self._queue = self._queue, []
+            try:
+                self.store.append(batch)
+            except BaseException as exc:  # the log no longer matches memory: stop
+                with self._cond:
+                    self._failure = exc
+                    self._cond.notify_all()
+                return
+            with self._cond:
+                self.durable = batch[-1][0]
+                self._cond.notify_all()
+            for listener in self._listeners:
+                listener(batch)
+
+    def wait_durable(self, seq: int, timeout: float | None = 30.0) -> None:
+        with self._cond:
+            ok = self._cond.wait_for(
+                lambda: self.durable >= seq or self._failure is not None, timeout
+            )
+            if self._failure is not None:
+                raise CenterStopped(
+                    "the ledger failed; the center stopped", cause=str(self._failure)
+                )
+            if not ok:
+                raise CenterStopped(f"the ledger did not confirm seq {seq} in time")
+
+    def close(self) -> None:
+        """Flush what is pending and stop the writer."""
+        with self._cond:
+            self._closing = True
+            self._cond.notify_all()
+        self._writer.join()
+        self.store.close()
+
+    def __enter__(self) -> Center:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,139 @@
+"""Event stores: the append-only log with a gapless sequence.
+
+The interface is deliberately small (append a batch durably, read a range, know the last sequence
+number) so that a PostgreSQL store can sit beside SQLite later. Appends are batches because the
+runtime commits groups of commands at once: one fsync for many commands is what keeps durability
+from costing throughput.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from joignable.core import events as ev
+from joignable.core.errors import DomainError
+
+SCHEMA_VERSION = 1
+
+
+class LedgerError(DomainError):
+    code = "ledger_error"
+    status = 500
+
+
+class EventStore(Protocol):
+    def append(self, batch: Sequence[tuple[int, ev.Event]]) -> None:
+        """Store ``(seq, event)`` pairs durably, in one transaction; seqs must follow on."""
+
+    def read(self, start: int = 1, end: int | None = None) -> Iterator[tuple[int, ev.AnyEvent]]:
+        """Events with ``start <= seq <= end``, in order."""
+
+    def read_raw(self, start: int = 1, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+        """Encoded events, in order (for fast bulk decoding)."""
+
+    def last_seq(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+class SQLiteStore:
+    """SQLite in WAL mode with ``synchronous=FULL``: a committed batch survives power loss.
+
+    One connection per store; the runtime's writer thread is its only writer. Readers (the audit,
+    reports) open their own store on the same file: WAL lets them read while the writer appends.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, readonly: bool = False) -> None:
+        self.path = os.fspath(path)
+        try:
+            self._open(readonly)
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{self.path} is not a joignable ledger: {exc}") from None
+        self._check_schema()
+        self._last = self._read_last()
+
+    def _open(self, readonly: bool) -> None:
+        if readonly:
+            if not os.path.exists(self.path):
+                raise LedgerError(f"no ledger at {self.path}", path=self.path)
+            uri = f"file:{self.path}?mode=ro"
+            self.db = sqlite3.connect(uri, uri=True, check_same_thread=False)
+        else:
+            self.db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=FULL")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS events ("
+                " seq INTEGER PRIMARY KEY, at REAL NOT NULL, type TEXT NOT NULL,"
+                " data BLOB NOT NULL)"
+            )
+            self.db.execute("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT)")
+            self.db.execute(
+                "INSERT OR IGNORE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+
+    def _check_schema(self) -> None:
+        try:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+        except sqlite3.DatabaseError as exc:
+            raise LedgerError(f"{self.path} is not a joignable ledger: {exc}") from None
+        if row is None or int(row[0]) != SCHEMA_VERSION:
+            raise LedgerError(f"{self.path}: unsupported ledger schema {row and row[0]}")
+
+    def _read_last(self) -> int:
+        row = self.db.execute("SELECT max(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def last_seq(self) -> int:
+        return self._last
+
+    def append(self, batch: Sequence[tuple[int, ev.Event]]) -> None:
+        if not batch:
+            return
+        expected = self._last + 1
+        if batch[0][0] != expected:
+            raise LedgerError(f"sequence gap: expected {expected}, got {batch[0][0]}")
+        encode, tag = ev.encode, ev.event_type
+        rows = [(seq, e.at, tag(e), encode(e)) for seq, e in batch]
+        db = self.db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            db.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        self._last = batch[-1][0]
+
+    def read_raw(self, start: int = 1, end: int | None = None) -> Iterator[tuple[int, bytes]]:
+        hi = end if end is not None else (1 << 62)
+        cur = self.db.execute(
+            "SELECT seq, data FROM events WHERE seq >= ? AND seq <= ? ORDER BY seq", (start, hi)
+        )
+        while rows := cur.fetchmany(10_000):
+            yield from rows
+
+    def read(self, start: int = 1, end: int | None = None) -> Iterator[tuple[int, ev.AnyEvent]]:
+        decode = ev.decode
+        for seq, data in self.read_raw(start, end):
+            yield seq, decode(data)
+
+    def first_seq_at(self, at: float) -> int:
+        """The first sequence number at or after time ``at`` (events are in time order)."""
+        row = self.db.execute("SELECT min(seq) FROM events WHERE at >= ?", (at,)).fetchone()
+        return int(row[0]) if row[0] is not None else self._last + 1
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_store(url: str, *, readonly: bool = False) -> SQLiteStore:
+    """Open the ledger named by ``url``: a SQLite file path (``sqlite:///path`` also accepted)."""
+    if url.startswith("sqlite:///"):
+        url = url[len("sqlite:///") :]
+    if url.startswith(("postgresql:", "postgres:")):
+        raise LedgerError("the PostgreSQL store is not available yet; use a SQLite file")
+    return SQLiteStore(url, readonly=readonly)
