@@ -630,6 +630,13 @@ class Engine:
 
     # -- recovery ----------------------------------------------------------------------------
 
+    def raise_alarm(self, kind: str, message: str, contacts: list[str], agents: list[str]) -> None:
+        """Record what the watchdog saw, in the log, where supervisors and the audit find it."""
+        now = max(self.clock(), self.state.last_at)
+        self._emit(
+            ev.AlarmRaised(at=now, kind=kind, message=message, contacts=contacts, agents=agents)
+        )
+
     def recover(self, last_seq: int) -> None:
         """After a restart: release offers pending at the crash, set agents as configured."""
         now = max(self.clock(), self.state.last_at)
