@@ -433,7 +433,7 @@ def demo_command(
                     "hours": round((result.ended_at - result.started_at) / 3600, 3),
                 },
                 "wall_seconds": round(result.wall_seconds, 3),
-                "events": {"first_seq": result.first_seq + 1, "last_seq": result.last_seq},
+                "events": {"first_seq": result.seq_before + 1, "last_seq": result.last_seq},
                 "run": asdict(result.counters),
                 "figures": {
                     "default_sl": DEFAULT_SL,
@@ -450,7 +450,7 @@ def demo_command(
         hours = (result.ended_at - result.started_at) / 3600
         console.print(
             f"{'Interrupted' if result.interrupted else 'Done'}: {hours:.1f} simulated hours in"
-            f" {result.wall_seconds:.1f} s, events #{result.first_seq + 1} to #{result.last_seq},"
+            f" {result.wall_seconds:.1f} s, events #{result.seq_before + 1} to #{result.last_seq},"
             f" seed {seed}."
         )
         console.print(wb.totals_table(totals, title="The whole ledger, per queue"))

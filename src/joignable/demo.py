@@ -635,7 +635,7 @@ class DemoRun:
     resumed: bool
     started_at: float
     ended_at: float
-    first_seq: int  # the log held events up to this seq before the run; the run appended the rest
+    seq_before: int  # the last seq in the log before this run; the run appended the rest
     last_seq: int
     wall_seconds: float
     counters: Counters
@@ -733,7 +733,7 @@ def run(
         resumed=world.resumed,
         started_at=world.start,
         ended_at=world.clock.now,
-        first_seq=world.opened_at_seq,
+        seq_before=world.opened_at_seq,
         last_seq=world.center.seq,
         wall_seconds=time.monotonic() - wall0,
         counters=world.counters,

@@ -119,7 +119,7 @@ def test_a_crash_midway_is_resumed_from_the_log(tmp_path: Path) -> None:
     before = events(db)
 
     run = run_demo(db, contacts=60, seed=3)
-    assert run.resumed and run.first_seq == len(before)  # recovery is part of the new run
+    assert run.resumed and run.seq_before == len(before)
     after = events(db)
     assert after[: len(before)] == before  # the log is only appended to
     new = after[len(before) :]
@@ -141,7 +141,7 @@ def test_resuming_a_finished_ledger_adds_contacts(tmp_path: Path) -> None:
     run_demo(db, contacts=80, seed=4)
     n = len(rows(db))
     run = run_demo(db, contacts=40, seed=4)
-    assert run.resumed and run.first_seq == n
+    assert run.resumed and run.seq_before == n
     arrived = [e for e in events(db) if isinstance(e, ev.ContactArrived)]
     assert len(arrived) == 120 and len({e.contact for e in arrived}) == 120
     audit_ok(db)
