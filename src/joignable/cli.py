@@ -248,9 +248,10 @@ def stats_command(
     if not rows:
         console.print("No contact in this range.")
     else:
-        console.print(
-            wb.intervals_table(rows, title=f"Intervals of {int(interval) // 60} min (UTC)")
+        title = f"Intervals of {int(interval) // 60} min (UTC)" + (
+            f", queue {queue}" if queue is not None else ""
         )
+        console.print(wb.intervals_table(rows, title=title, queue=queue is None))
     console.print(wb.totals_table(totals, title="Totals over the range"))
     if now is not None:
         day = now - now % DAY

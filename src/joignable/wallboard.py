@@ -10,6 +10,7 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from rich import box
 from rich.console import Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
@@ -85,29 +86,34 @@ def queue_table(
     title: str = "Queues",
 ) -> Table:
     """Per queue: the line now (waiting, longest wait, callbacks, agents) and today's figures."""
-    t = Table(title=title, title_justify="left", expand=True, header_style="bold")
-    t.add_column("queue")
-    t.add_column("waiting", justify="right")
-    t.add_column("longest wait", justify="right")
-    t.add_column("callbacks", justify="right")
-    t.add_column("talking", justify="right")
-    t.add_column("agents free", justify="right")
-    t.add_column("offered today", justify="right")
-    t.add_column("SL today", justify="right")
-    t.add_column("target", justify="right")
-    t.add_column("abandoned", justify="right")
-    t.add_column("ASA", justify="right")
+    t = Table(
+        title=title,
+        title_justify="left",
+        expand=True,
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+        collapse_padding=True,
+        caption="hold: customers waiting now; cb: callbacks in line + scheduled; talk: in"
+        " conversation; free: agents available for the queue; today: offered, SL (default"
+        " definition), abandoned, ASA",
+        caption_justify="left",
+    )
+    t.add_column("queue", no_wrap=True)
+    for name in ("hold", "longest", "cb", "talk", "free", "today", "SL", "target", "aband", "ASA"):
+        t.add_column(name, justify="right", no_wrap=True)
     queues = snapshot.get("queues", {})
     for name in sorted(set(queues) | set(today)):
         q = queues.get(name, {})
         k = today.get(name)
         waiting = int(q.get("waiting", 0))
         longest = q.get("longest_wait")
-        cb = f"{q.get('callbacks_waiting', 0)} + {q.get('callbacks_scheduled', 0)} later"
+        cb = f"{q.get('callbacks_waiting', 0)}+{q.get('callbacks_scheduled', 0)}"
         agents = q.get("agents", {})
         target = ""
         if k is not None and k.sl_target is not None:
-            target = f"{k.sl_target * 100:.0f}% in {duration(k.sl_threshold)}"
+            target = f"{k.sl_target * 100:.0f}%/{duration(k.sl_threshold)}"
         t.add_row(
             name,
             Text(str(waiting), style="bold red" if waiting >= 5 else ""),
@@ -163,7 +169,7 @@ def board(
 ) -> RenderableType:
     parts: list[RenderableType] = [
         Text(headline, style="bold"),
-        queue_table(snapshot, today, title=f"Queues — SL today: {SL_SHORT[DEFAULT_SL]}"),
+        queue_table(snapshot, today, title=f"Queues (SL: {DEFAULT_SL}, the default definition)"),
         agents_panel(snapshot),
         alarms_panel(alarms),
     ]
@@ -194,14 +200,25 @@ def totals_table(rows: Iterable[IntervalKpis], *, title: str) -> Table:
     return _kpi_table(rows, title=title, first="queue")
 
 
-def intervals_table(rows: Iterable[IntervalKpis], *, title: str) -> Table:
-    return _kpi_table(rows, title=title, first="interval")
+def intervals_table(rows: Iterable[IntervalKpis], *, title: str, queue: bool = True) -> Table:
+    """One row per (interval, queue); ``queue=False`` leaves out the queue (one queue shown)."""
+    return _kpi_table(rows, title=title, first="interval", queue=queue)
 
 
-def _kpi_table(rows: Iterable[IntervalKpis], *, title: str, first: str) -> Table:
-    t = Table(title=title, title_justify="left", header_style="bold")
+def _kpi_table(
+    rows: Iterable[IntervalKpis], *, title: str, first: str, queue: bool = True
+) -> Table:
+    t = Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        collapse_padding=True,
+    )
     t.add_column(first, no_wrap=True)
-    if first == "interval":
+    with_queue = first == "interval" and queue
+    if with_queue:
         t.add_column("queue")
     for name in ("offered", "answered", "abandoned", "callbk", "handled"):
         t.add_column(name, justify="right")
@@ -215,7 +232,7 @@ def _kpi_table(rows: Iterable[IntervalKpis], *, title: str, first: str) -> Table
             if first == "interval"
             else (k.queue if k.queue is not None else "all queues")
         )
-        cells = [label] + ([k.queue or "all"] if first == "interval" else [])
+        cells = [label] + ([k.queue or "all"] if with_queue else [])
         cells += [
             str(k.offered),
             str(k.answered),
