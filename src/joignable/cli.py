@@ -462,3 +462,7 @@ def demo_command(
         raise click.exceptions.Exit(1)
     if result.interrupted:
         raise click.exceptions.Exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -50,11 +51,20 @@ def test_demo_prints_progress_and_the_audit_when_not_on_a_terminal(tmp_path: Pat
     assert "\x1b[" not in result.stdout  # plain text, no live display
 
 
-def test_determinism_through_the_cli(tmp_path: Path) -> None:
+def test_determinism_across_processes(tmp_path: Path) -> None:
+    """Two processes with different string hashing write byte-identical ledgers."""
     dumps = []
-    for name in ("a.db", "b.db"):
-        db = tmp_path / name
-        assert cli("demo", "--db", str(db), *SMALL, "--json").exit_code == 0
+    for n in (1, 2):
+        db = tmp_path / f"{n}.db"
+        done = subprocess.run(
+            [sys.executable, "-m", "joignable.cli", "demo", "--db", str(db), *SMALL, "--json"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONHASHSEED": str(n)},
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["audit"]["ok"] is True
         with sqlite3.connect(db) as con:
             dumps.append(con.execute("SELECT seq, type, data FROM events ORDER BY seq").fetchall())
     assert dumps[0] == dumps[1] and len(dumps[0]) > 1000
