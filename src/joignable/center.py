@@ -105,8 +105,17 @@ class Center:
         return result
 
     def tick(self) -> None:
-        """Let time pass (offer deadlines, widening, wrap-up limits, callbacks coming due)."""
-        self.run("tick")
+        """Let time pass (offer deadlines, widening, wrap-up limits, callbacks coming due).
+
+        The watchdog then looks at the quiet time too: a contact left waiting beside an idle
+        agent is a fault even when no event arrives to reveal it.
+        """
+        now = self.run("tick")
+        if self.auditor is not None:
+            with self.lock:
+                found = self.auditor.check(now)
+                if found:
+                    self.wait_durable(self._push_alarms(found))
 
     def next_timer(self) -> float | None:
         with self.lock:
@@ -142,14 +151,26 @@ class Center:
         for seq, e in batch:
             if not isinstance(e, ev.AlarmRaised):
                 found.extend(self.auditor.feed(seq, e))
+        if found:
+            batch.extend(self._alarm_events(found))
+
+    def _alarm_events(self, found: list[Any]) -> list[tuple[int, ev.Event]]:
         for d in found:
             self.alarms.append(d)
             self.engine.raise_alarm(d.kind, d.message, list(d.contacts), list(d.agents))
-        alarms = self.engine.take()
-        for e in alarms:
+        out = []
+        for e in self.engine.take():
             self.seq += 1
-            batch.append((self.seq, e))
+            out.append((self.seq, e))
             self.auditor.feed(self.seq, e)
+        return out
+
+    def _push_alarms(self, found: list[Any]) -> int:
+        batch = self._alarm_events(found)
+        with self._cond:
+            self._queue.extend(batch)
+            self._cond.notify_all()
+        return self.seq
 
     def _write_loop(self) -> None:
         while True:

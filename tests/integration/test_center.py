@@ -74,3 +74,24 @@ def test_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
         SQLiteStore(bad)
     with pytest.raises(LedgerError):
         SQLiteStore(tmp_path / "missing.db", readonly=True)
+
+
+def test_live_watchdog_records_an_alarm(tmp_path: Path, clock: Clock) -> None:
+    """A fault slipped into the engine's output (here a second offer of one contact) is caught
+    by the watchdog as it happens and recorded in the log as an alarm."""
+    db = tmp_path / "l.db"
+    with Center(SQLiteStore(db), clock) as center:
+        setup_center(center)
+        center.run("set_presence", "ann", "available")
+        center.run("set_presence", "bob", "available")
+        cid = center.run("arrive", "billing").contact
+        offered_to = center.engine.state.contacts[cid].agent
+        other = "bob" if offered_to == "ann" else "ann"
+        with center.lock:  # bypass the engine's rules, as a bug would
+            center.engine.pending.append(
+                ev.OfferMade(at=clock(), contact=cid, agent=other, channel="voice", deadline=1e12)
+            )
+        center.run("arrive", "billing")
+        assert [d.kind for d in center.alarms] == ["double_offer"]
+    alarms = [e for _, e in SQLiteStore(db).read() if isinstance(e, ev.AlarmRaised)]
+    assert [(a.kind, a.contacts) for a in alarms] == [("double_offer", [cid])]
