@@ -16,8 +16,8 @@ demo: $(STAMP)
 	$(BIN)/joignable demo --db joignable-demo.db
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/ruff check src tests $(wildcard benchmarks)
+	$(BIN)/ruff format --check src tests $(wildcard benchmarks)
 	$(BIN)/mypy
 
 test: $(STAMP) lint
