@@ -269,6 +269,7 @@ class World:
     transferred: dict[str, None] = field(default_factory=dict)
     inbox: list[ev.Event] = field(default_factory=list)
     batch: int = 0  # commands since the last group-commit wait (speed max)
+    paced: bool = False  # against the wall clock (a finite speed)
     start: float = 0.0
     capacity: float = 1.0  # contacts per second the agents can take (for the arrival rate)
     last_end: float = 0.0  # when a contact last ended (or arrived), to notice a stalled run
@@ -310,6 +311,16 @@ class World:
         self.batch += 1
         self.drain()
         return result
+
+    def tick(self) -> None:
+        """Let engine timers fire. Paced, through ``Center.tick``, whose watchdog also checks the
+        quiet time; at full speed as a plain command, committed with the rest of its batch."""
+        if self.paced:
+            self.center.tick()
+            self.counters.commands += 1
+            self.drain()
+        else:
+            self.submit("tick")
 
     def group_commit(self, every: int = 1000) -> None:
         """At full speed, wait for durability once every ``every`` commands, for all of them.
@@ -414,7 +425,7 @@ class World:
             return False  # nothing left that could close the open contacts: the audit says so
         self.clock.now = max(self.clock.now, t)
         if t_timer <= t_action:
-            self.submit("tick")
+            self.tick()
         else:
             _, _, kind, args = heapq.heappop(self.actions)
             getattr(self, "on_" + kind)(*args)
@@ -693,6 +704,7 @@ def run(
     if threading.current_thread() is threading.main_thread():
         previous = signal.signal(signal.SIGINT, lambda *_: stop.append(True))
     try:
+        world.paced = options.speed is not None
         world.setup(options.agents)
         speed = options.speed
         sim0 = world.clock.now

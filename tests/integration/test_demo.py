@@ -147,6 +147,22 @@ def test_resuming_a_finished_ledger_adds_contacts(tmp_path: Path) -> None:
     audit_ok(db)
 
 
+def test_a_paced_run_follows_the_wall_clock(tmp_path: Path) -> None:
+    db = tmp_path / "paced.db"
+    options = demo.DemoOptions(agents=6, contacts=60, speed=20_000.0, seed=8)
+    world = demo.open_world(str(db), options)
+    shown: list[bool] = []
+    try:
+        run = demo.run(world, options, lambda w, final: shown.append(final), every=0.05)
+    finally:
+        world.center.close()
+    simulated = run.ended_at - run.started_at
+    assert simulated > 1800
+    assert run.wall_seconds >= simulated / 20_000.0 * 0.9  # not faster than asked
+    assert shown[-1] is True and len(shown) > 1  # redrawn while waiting, then a final frame
+    audit_ok(db)
+
+
 def test_load_curve_and_capacity_keep_the_center_near_capacity() -> None:
     assert demo.load_factor(demo.EPOCH - 8 * 3600) < 0.3  # midnight: quiet
     assert demo.load_factor(demo.EPOCH + 3 * 3600) > 1.0  # late morning: above capacity
