@@ -801,9 +801,11 @@ class Engine:
 def replay(events: list[ev.AnyEvent] | Any, clock: Callable[[], float]) -> Engine:
     """Rebuild an engine from past events (no routing runs: the log already holds decisions)."""
     engine = Engine(clock)
+    engine.state.replaying = True  # agents are re-indexed once, by flush()
     apply = engine.state.apply
     for e in events:
         apply(e)
+    engine.state.flush()
     engine.state.dirty_agents.clear()
     engine.state.dirty_contacts.clear()
     return engine

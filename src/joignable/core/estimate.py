@@ -52,31 +52,41 @@ def _figures(
     agents: list[Agent], channel: Channel, ahead: int, aht: float
 ) -> tuple[int, int, float | None]:
     eligible = [a for a in agents if a.presence is Presence.AVAILABLE and _capacity(a, channel)]
-    busy = sum(1 for a in eligible if not a.free_for(channel))
+    free = sum(1 for a in eligible if a.free_for(channel))
     slots = sum(_capacity(a, channel) for a in eligible)
+    return _counted(len(eligible), free, slots, ahead, aht)
+
+
+def _counted(
+    eligible: int, free: int, slots: int, ahead: int, aht: float
+) -> tuple[int, int, float | None]:
     if not slots:
         return 0, 0, None
+    busy = eligible - free
     # Contacts ahead (and this one) are served by `slots` parallel servers of mean time `aht`;
     # a free slot serves at once.
-    free = sum(1 for a in eligible if a.free_for(channel))
     if ahead < free:
-        return len(eligible), busy, 0.0
-    return len(eligible), busy, (ahead + 1 - free) * aht / slots
+        return eligible, busy, 0.0
+    return eligible, busy, (ahead + 1 - free) * aht / slots
 
 
 def estimate_contact(state: State, contact: Contact) -> Estimate:
     channel = contact.route_channel
     pool = contact.pool
     ahead = 0
-    members: list[Agent] = []
+    staffed = free = slots = 0
     if pool is not None:
-        members = list(pool.members.values())
+        # O(log n): the pool keeps its logged-in staff and capacity per channel, and its free
+        # agents (those who could take this contact now) are exactly its free index.
+        staffed, slots = pool.staffed.get(channel, 0), pool.slots.get(channel, 0)
+        free_index = pool.free.get(channel)
+        free = len(free_index) if free_index is not None else 0
         if contact.status is Status.WAITING:
             line = pool.waiting.get(channel)
             if line is not None:
                 ahead = line.index(contact.key)
     aht = state.aht.get(contact.queue, 180.0)
-    eligible, busy, seconds = _figures(members, channel, ahead, aht)
+    eligible, busy, seconds = _counted(staffed, free, slots, ahead, aht)
     if contact.status is not Status.WAITING:
         seconds = 0.0 if contact.status is not Status.SCHEDULED else seconds
     return Estimate(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 from collections import deque
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -34,6 +35,9 @@ from joignable.core.model import (
 WaitKey = tuple[int, float, int, str]  # (-priority, rank time, arrival seq, contact id)
 FreeKey = tuple[Any, ...]  # strategy key ..., agent id (last)
 PoolKey = tuple[Any, ...]
+
+
+_COMPLETED = (Outcome.HANDLED, Outcome.CALLBACK_COMPLETED)
 
 
 class Status(StrEnum):
@@ -115,8 +119,8 @@ class Agent:
         cap = self.config.capacity.get(channel, 0)
         if self.load.get(channel, 0) >= cap:
             return False
-        if not self.config.mixing:
-            return all(n == 0 for c, n in self.load.items() if c is not channel)
+        if not self.config.mixing:  # nothing on any other channel
+            return sum(self.load.values()) == self.load.get(channel, 0)
         return True
 
     def state_name(self) -> str:
@@ -137,6 +141,64 @@ class Agent:
         return any(self.load.values())
 
 
+class FreeIndex:
+    """The free agents of one line, best first: a binary heap with lazy deletion.
+
+    Agents leave and rejoin every line they serve at each offer and wrap-up. A heap makes both
+    cheap (``heapq`` is in C, where a sorted list pays Python-level bisects): a removed key stays
+    in the heap, marked ``dead``, until it reaches the top or the heap is compacted; adding it
+    back before then just revives it. A key is in the heap at most once. Iterating gives the live
+    keys in order.
+    """
+
+    __slots__ = ("heap", "dead", "n")
+
+    def __init__(self) -> None:
+        self.heap: list[FreeKey] = []
+        self.dead: set[FreeKey] = set()
+        self.n = 0
+
+    def add(self, key: FreeKey) -> None:
+        self.n += 1
+        if key in self.dead:
+            self.dead.discard(key)
+        else:
+            heapq.heappush(self.heap, key)
+            if len(self.heap) > 2 * self.n + 64:
+                self._compact()
+
+    def remove(self, key: FreeKey) -> None:
+        """Remove a key that is in the index (the caller knows it is)."""
+        self.n -= 1
+        self.dead.add(key)
+
+    def _compact(self) -> None:
+        dead = self.dead
+        self.heap = [k for k in self.heap if k not in dead]
+        heapq.heapify(self.heap)
+        dead.clear()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __bool__(self) -> bool:
+        return self.n > 0
+
+    def __getitem__(self, i: int) -> FreeKey:
+        if i != 0:
+            return list(self)[i]
+        if not self.n:
+            raise IndexError("no free agent")
+        heap, dead = self.heap, self.dead
+        while heap[0] in dead:
+            dead.discard(heapq.heappop(heap))
+        return heap[0]
+
+    def __iter__(self) -> Iterator[FreeKey]:
+        dead = self.dead
+        return iter(sorted(k for k in self.heap if k not in dead))
+
+
 @dataclass(slots=True, eq=False)
 class Pool:
     key: PoolKey
@@ -144,8 +206,12 @@ class Pool:
     alternatives: list[Requirement] | None  # None: a named agent's personal line
     fixed_agent: str | None = None
     waiting: dict[Channel, SortedList] = field(default_factory=dict)
-    free: dict[Channel, SortedList] = field(default_factory=dict)
+    free: dict[Channel, FreeIndex] = field(default_factory=dict)
     members: dict[str, Agent] = field(default_factory=dict)
+    # Members logged in (available) with capacity on a channel, and that capacity: the estimate
+    # reads them instead of scanning the members.
+    staffed: dict[Channel, int] = field(default_factory=dict)
+    slots: dict[Channel, int] = field(default_factory=dict)
 
     def admits(self, agent: Agent) -> bool:
         if self.fixed_agent is not None:
@@ -213,6 +279,13 @@ class State:
         self.dirty_contacts: dict[str, None] = {}
         self.dirty_agents: dict[str, None] = {}
         self.open_callbacks: dict[tuple[str, str], str] = {}  # (queue, number) -> contact
+        # The agent who just completed a contact: re-indexed by the wrap-up that follows (see
+        # ``_ended``), or before the next event if that is not its wrap-up.
+        self.wrapping: Agent | None = None
+        # While replaying a log nothing routes, so agents are re-indexed once, at the end.
+        self.replaying = False
+        self.stale: dict[str, Agent] = {}
+        self.holders: dict[str, dict[str, Agent]] = {}  # skill -> agents who have it
         self._handlers = {
             ev.SettingsChanged: self._settings,
             ev.SkillDefined: self._skill,
@@ -237,9 +310,25 @@ class State:
     # -- entry point -------------------------------------------------------------------------
 
     def apply(self, event: ev.Event) -> None:
+        if self.wrapping is not None and not (
+            isinstance(event, ev.WrapupStarted) and event.agent == self.wrapping.id
+        ):
+            agent, self.wrapping = self.wrapping, None
+            self.refresh(agent)
         self._handlers[type(event)](event)  # type: ignore[operator]
         self.last_at = event.at
         self.events_applied += 1
+
+    def flush(self) -> None:
+        """Bring the free indexes up to date: end a replay (re-index the agents it touched) and
+        re-index an agent whose wrap-up was expected but did not come (a log ending there)."""
+        self.replaying = False
+        if self.wrapping is not None:
+            agent, self.wrapping = self.wrapping, None
+            self.refresh(agent)
+        stale, self.stale = self.stale, {}
+        for agent in stale.values():
+            self.refresh(agent)
 
     # -- pools and indexes -------------------------------------------------------------------
 
@@ -258,44 +347,105 @@ class State:
             self.pools[key] = pool
             if to_agent is None:
                 self.queue_pools.setdefault(contact.queue, []).append(pool)
-            for agent in self.agents.values():
+            for agent in self._candidates(pool):
                 if pool.admits(agent):
                     self._join(agent, pool)
         return pool
 
+    def _candidates(self, pool: Pool) -> Iterable[Agent]:
+        """Who may belong to a new pool, in configuration order: only the holders of the rarest
+        skill of each alternative can meet it (levels are at least 1), not all agents."""
+        if pool.fixed_agent is not None:
+            named = self.agents.get(pool.fixed_agent)
+            return [named] if named is not None else []
+        assert pool.alternatives is not None
+        found: dict[str, Agent] = {}
+        for alt in pool.alternatives:
+            if not alt or min(alt.values()) < 1:
+                return self.agents.values()
+            rarest = min(alt, key=lambda s: len(self.holders.get(s, ())))
+            found.update(self.holders.get(rarest, {}))
+        return sorted(found.values(), key=lambda a: a.order)
+
+    @staticmethod
+    def _staff(config: AgentConfig, pool: Pool, sign: int) -> None:
+        for channel, cap in config.capacity.items():
+            if cap:
+                pool.staffed[channel] = pool.staffed.get(channel, 0) + sign
+                pool.slots[channel] = pool.slots.get(channel, 0) + sign * cap
+
     def _join(self, agent: Agent, pool: Pool) -> None:
         pool.members[agent.id] = agent
         agent.pools.append(pool)
+        if agent.presence is Presence.AVAILABLE:
+            self._staff(agent.config, pool, 1)
         for channel in agent.config.capacity:
             if agent.free_for(channel):
                 k = pool.free_key(agent)
-                pool.free.setdefault(channel, SortedList()).add(k)
+                pool.free.setdefault(channel, FreeIndex()).add(k)
                 agent.free_entries[(pool, channel)] = k
                 self.dirty_agents[agent.id] = None
 
-    def refresh(self, agent: Agent) -> None:
-        """Re-index an agent whose availability or strategy keys may have changed."""
-        for (pool, channel), k in agent.free_entries.items():
-            pool.free[channel].remove(k)
-        agent.free_entries.clear()
-        if agent.presence is not Presence.AVAILABLE:
-            return
-        for channel in agent.config.capacity:
-            if not agent.free_for(channel):
-                continue
-            for pool in agent.pools:
-                k = pool.free_key(agent)
-                free = pool.free.get(channel)
-                if free is None:
-                    free = pool.free[channel] = SortedList()
-                free.add(k)
-                agent.free_entries[(pool, channel)] = k
-        if agent.free_entries:
-            self.dirty_agents[agent.id] = None
+    @staticmethod
+    def _free_keys(agent: Agent) -> list[tuple[Pool, FreeKey]]:
+        """The agent's key in each line it serves (the same for every channel, and for every
+        longest-idle line: computed once)."""
+        idle: FreeKey | None = None
+        keys = []
+        for pool in agent.pools:
+            if pool.strategy is Strategy.LONGEST_IDLE:
+                if idle is None:
+                    idle = pool.free_key(agent)
+                keys.append((pool, idle))
+            else:
+                keys.append((pool, pool.free_key(agent)))
+        return keys
 
-    def _rebuild_membership(self, agent: Agent) -> None:
+    def refresh(self, agent: Agent) -> None:
+        """Re-index an agent whose availability or strategy keys may have changed.
+
+        An agent is in the free index of every line it serves, on every channel it has room on:
+        this runs at each offer, end and wrap-up, so it does the least it can. Only the entries
+        that changed are touched (a chat agent taking its second chat keeps its place).
+        """
+        if self.replaying:
+            self.stale[agent.id] = agent
+            return
+        old = agent.free_entries
+        channels = (
+            [ch for ch in agent.config.capacity if agent.free_for(ch)]
+            if agent.presence is Presence.AVAILABLE
+            else None
+        )
+        if not channels:
+            if old:
+                for (pool, channel), k in old.items():
+                    pool.free[channel].remove(k)
+                agent.free_entries = {}
+            return
+        keys = self._free_keys(agent)
+        new: dict[tuple[Pool, Channel], FreeKey] = {}
+        for channel in channels:
+            for pool, k in keys:
+                pc = (pool, channel)
+                new[pc] = k
+                if old.get(pc) != k:
+                    free = pool.free.get(channel)
+                    if free is None:
+                        free = pool.free[channel] = FreeIndex()
+                    free.add(k)
+        if old:
+            for pc, k in old.items():
+                if new.get(pc) != k:
+                    pc[0].free[pc[1]].remove(k)
+        agent.free_entries = new
+        self.dirty_agents[agent.id] = None
+
+    def _rebuild_membership(self, agent: Agent, old: AgentConfig) -> None:
         for pool in agent.pools:
             pool.members.pop(agent.id, None)
+            if agent.presence is Presence.AVAILABLE:
+                self._staff(old, pool, -1)
         agent.pools = []
         for (pool, channel), k in agent.free_entries.items():
             pool.free[channel].remove(k)
@@ -365,9 +515,13 @@ class State:
         if agent is None:
             agent = Agent(e.agent, order=len(self.agents), idle_since=e.at, presence_since=e.at)
             self.agents[e.agent.id] = agent
-        else:
-            agent.config = e.agent
-        self._rebuild_membership(agent)
+        old = agent.config
+        agent.config = e.agent
+        for skill in old.skills:
+            self.holders.get(skill, {}).pop(agent.id, None)
+        for skill in e.agent.skills:
+            self.holders.setdefault(skill, {})[agent.id] = agent
+        self._rebuild_membership(agent, old)
 
     def _presence(self, e: ev.PresenceChanged) -> None:
         agent = self.agents[e.agent]
@@ -375,6 +529,9 @@ class State:
             agent.missed = 0
             if agent.presence is not Presence.AVAILABLE and not agent.load_any():
                 agent.idle_since = e.at
+        if (agent.presence is Presence.AVAILABLE) is not (e.presence is Presence.AVAILABLE):
+            for pool in agent.pools:
+                self._staff(agent.config, pool, 1 if e.presence is Presence.AVAILABLE else -1)
         agent.presence = e.presence
         agent.reason = e.reason
         agent.presence_since = e.at
@@ -509,11 +666,17 @@ class State:
             if ch is not None:
                 self._load(agent, ch, -1)
                 self._settle(agent, e.at)
-                self.refresh(agent)
+                if e.agent == agent.id and e.outcome in _COMPLETED:
+                    # Engine.complete: its wrap-up starts in the next event. Re-indexing the
+                    # agent as free now (every line it serves) would be undone at once.
+                    self.wrapping = agent
+                else:
+                    self.refresh(agent)
         contact.status = Status.ENDED
         self.ended[e.contact] = e.outcome
 
     def _wrapup_started(self, e: ev.WrapupStarted) -> None:
+        self.wrapping = None  # re-indexed below
         agent = self.agents[e.agent]
         agent.wrapups[e.contact] = Wrapup(e.channel, e.deadline, e.queue, e.accepted_at)
         self._load(agent, e.channel, 1)
@@ -539,6 +702,7 @@ class State:
 
     def snapshot(self) -> dict[str, Any]:
         """A canonical picture of the state, to compare a live state with a replayed one."""
+        self.flush()
         return {
             "contacts": {
                 c.id: (
