@@ -9,6 +9,7 @@ work-conserving after every step.
 
 from __future__ import annotations
 
+import gc
 import heapq
 import re
 from collections.abc import Callable
@@ -416,7 +417,8 @@ class Engine:
         now = self._begin()
         q = self._queue(queue)
         try:
-            channel = Channel(channel)
+            if type(channel) is not Channel:
+                channel = Channel(channel)
         except ValueError:
             raise er.InvalidInput(
                 f"channel must be one of {[c.value for c in Channel]}, got {channel!r}"
@@ -767,15 +769,16 @@ class Engine:
         order in which they were noticed.
         """
         st = self.state
-        while agent.free_entries:
+        while agent.free_channels:
             best = None
             best_free = None
-            for pool, channel in agent.free_entries:
-                line = pool.waiting.get(channel)
-                if line:
-                    head = line[0]
-                    if best is None or head < best:
-                        best, best_free = head, pool.free[channel]
+            for channel in agent.free_channels:
+                for pool, _key in agent.free_keys:
+                    line = pool.waiting.get(channel)
+                    if line:
+                        head = line[0]
+                        if best is None or head < best:
+                            best, best_free = head, pool.free[channel]
             if best is None or best_free is None:
                 return
             self._offer(st.contacts[best[3]], st.agents[best_free[0][-1]], now)
@@ -803,9 +806,15 @@ def replay(events: list[ev.AnyEvent] | Any, clock: Callable[[], float]) -> Engin
     engine = Engine(clock)
     engine.state.replaying = True  # agents are re-indexed once, by flush()
     apply = engine.state.apply
-    for e in events:
-        apply(e)
-    engine.state.flush()
+    collecting = gc.isenabled()
+    gc.disable()  # a bulk load makes many objects and no cycle: the collector would only cost
+    try:
+        for e in events:
+            apply(e)
+        engine.state.flush()
+    finally:
+        if collecting:
+            gc.enable()
     engine.state.dirty_agents.clear()
     engine.state.dirty_contacts.clear()
     return engine

@@ -207,6 +207,8 @@ def next_opening(queue: QueueConfig, at: float) -> float | None:
 
 
 def validate_time(value: float, what: str = "time") -> float:
+    if type(value) is float and value - value == 0.0:  # finite (inf - inf and nan are nan)
+        return value
     if not isinstance(value, int | float) or math.isnan(value) or math.isinf(value):
         from joignable.core.errors import InvalidTime
 

@@ -103,11 +103,19 @@ class Agent:
     missed: int = 0
     last_offer_seq: int = 0
     pools: list[Pool] = field(default_factory=list)
-    free_entries: dict[tuple[Pool, Channel], FreeKey] = field(default_factory=dict)
+    # Its entries in the free indexes: on each channel it has room on, its key in each line it
+    # serves (the same key whatever the channel). Kept as a product so that it is cheap to change.
+    free_channels: tuple[Channel, ...] = ()
+    free_keys: list[tuple[Pool, FreeKey]] = field(default_factory=list)
 
     @property
     def id(self) -> str:
         return self.config.id
+
+    @property
+    def free_entries(self) -> dict[tuple[Pool, Channel], FreeKey]:
+        """Where it is indexed as free: (line, channel) -> its key there."""
+        return {(p, ch): k for ch in self.free_channels for p, k in self.free_keys}
 
     def total_load(self) -> int:
         return sum(self.load.values())
@@ -151,25 +159,23 @@ class FreeIndex:
     keys in order.
     """
 
-    __slots__ = ("heap", "dead", "n")
+    __slots__ = ("heap", "dead")
 
     def __init__(self) -> None:
         self.heap: list[FreeKey] = []
-        self.dead: set[FreeKey] = set()
-        self.n = 0
+        self.dead: set[FreeKey] = set()  # in the heap, removed
 
     def add(self, key: FreeKey) -> None:
-        self.n += 1
-        if key in self.dead:
-            self.dead.discard(key)
+        dead = self.dead
+        if key in dead:
+            dead.discard(key)
         else:
             heapq.heappush(self.heap, key)
-            if len(self.heap) > 2 * self.n + 64:
+            if len(dead) > 64 and 2 * len(dead) > len(self.heap):
                 self._compact()
 
     def remove(self, key: FreeKey) -> None:
         """Remove a key that is in the index (the caller knows it is)."""
-        self.n -= 1
         self.dead.add(key)
 
     def _compact(self) -> None:
@@ -179,15 +185,15 @@ class FreeIndex:
         dead.clear()
 
     def __len__(self) -> int:
-        return self.n
+        return len(self.heap) - len(self.dead)
 
     def __bool__(self) -> bool:
-        return self.n > 0
+        return len(self.heap) > len(self.dead)
 
     def __getitem__(self, i: int) -> FreeKey:
         if i != 0:
             return list(self)[i]
-        if not self.n:
+        if len(self.heap) <= len(self.dead):
             raise IndexError("no free agent")
         heap, dead = self.heap, self.dead
         while heap[0] in dead:
@@ -286,6 +292,7 @@ class State:
         self.replaying = False
         self.stale: dict[str, Agent] = {}
         self.holders: dict[str, dict[str, Agent]] = {}  # skill -> agents who have it
+        self.last_pool: dict[str, Pool] = {}  # queue -> the pool its last contact entered
         self._handlers = {
             ev.SettingsChanged: self._settings,
             ev.SkillDefined: self._skill,
@@ -338,6 +345,9 @@ class State:
             alternatives = None
             strategy = Strategy.LONGEST_IDLE
         else:
+            last = self.last_pool.get(contact.queue)  # most arrivals go where the last one went
+            if last is not None and last.alternatives == contact.alternatives:
+                return last
             key = (contact.queue, tuple(tuple(sorted(a.items())) for a in contact.alternatives))
             alternatives = contact.alternatives
             strategy = self.queues[contact.queue].strategy
@@ -350,6 +360,8 @@ class State:
             for agent in self._candidates(pool):
                 if pool.admits(agent):
                     self._join(agent, pool)
+        if to_agent is None:
+            self.last_pool[contact.queue] = pool
         return pool
 
     def _candidates(self, pool: Pool) -> Iterable[Agent]:
@@ -374,17 +386,24 @@ class State:
                 pool.staffed[channel] = pool.staffed.get(channel, 0) + sign
                 pool.slots[channel] = pool.slots.get(channel, 0) + sign * cap
 
-    def _join(self, agent: Agent, pool: Pool) -> None:
+    def _join(self, agent: Agent, pool: Pool, index: bool = True) -> None:
         pool.members[agent.id] = agent
         agent.pools.append(pool)
         if agent.presence is Presence.AVAILABLE:
             self._staff(agent.config, pool, 1)
-        for channel in agent.config.capacity:
-            if agent.free_for(channel):
-                k = pool.free_key(agent)
-                pool.free.setdefault(channel, FreeIndex()).add(k)
-                agent.free_entries[(pool, channel)] = k
-                self.dirty_agents[agent.id] = None
+        if not index:
+            return
+        if self.replaying:
+            self.stale[agent.id] = agent
+        elif agent.free_channels:  # free now: it enters the new line on those channels
+            k = pool.free_key(agent)
+            agent.free_keys.append((pool, k))
+            for channel in agent.free_channels:
+                free = pool.free.get(channel)
+                if free is None:
+                    free = pool.free[channel] = FreeIndex()
+                free.add(k)
+            self.dirty_agents[agent.id] = None
 
     @staticmethod
     def _free_keys(agent: Agent) -> list[tuple[Pool, FreeKey]]:
@@ -405,41 +424,38 @@ class State:
         """Re-index an agent whose availability or strategy keys may have changed.
 
         An agent is in the free index of every line it serves, on every channel it has room on:
-        this runs at each offer, end and wrap-up, so it does the least it can. Only the entries
-        that changed are touched (a chat agent taking its second chat keeps its place).
+        this runs at each offer, end and wrap-up, so it does the least it can. When its keys did
+        not change (a chat agent taking its second chat, a longest-idle agent going busy), only
+        the channels that came or went are touched.
         """
         if self.replaying:
             self.stale[agent.id] = agent
             return
-        old = agent.free_entries
-        channels = (
-            [ch for ch in agent.config.capacity if agent.free_for(ch)]
-            if agent.presence is Presence.AVAILABLE
-            else None
-        )
-        if not channels:
-            if old:
-                for (pool, channel), k in old.items():
-                    pool.free[channel].remove(k)
-                agent.free_entries = {}
-            return
-        keys = self._free_keys(agent)
-        new: dict[tuple[Pool, Channel], FreeKey] = {}
-        for channel in channels:
+        if agent.presence is Presence.AVAILABLE:
+            channels = tuple(ch for ch in agent.config.capacity if agent.free_for(ch))
+        else:
+            channels = ()
+        old_channels, old_keys = agent.free_channels, agent.free_keys
+        keys = self._free_keys(agent) if channels else []
+        if keys == old_keys:
+            if channels == old_channels:
+                return
+            gone = tuple(ch for ch in old_channels if ch not in channels)
+            came = tuple(ch for ch in channels if ch not in old_channels)
+        else:
+            gone, came = old_channels, channels
+        for channel in gone:
+            for pool, k in old_keys:
+                pool.free[channel].remove(k)
+        for channel in came:
             for pool, k in keys:
-                pc = (pool, channel)
-                new[pc] = k
-                if old.get(pc) != k:
-                    free = pool.free.get(channel)
-                    if free is None:
-                        free = pool.free[channel] = FreeIndex()
-                    free.add(k)
-        if old:
-            for pc, k in old.items():
-                if new.get(pc) != k:
-                    pc[0].free[pc[1]].remove(k)
-        agent.free_entries = new
-        self.dirty_agents[agent.id] = None
+                free = pool.free.get(channel)
+                if free is None:
+                    free = pool.free[channel] = FreeIndex()
+                free.add(k)  # a key removed just above is revived, not pushed again
+        agent.free_channels, agent.free_keys = channels, keys
+        if channels:
+            self.dirty_agents[agent.id] = None
 
     def _rebuild_membership(self, agent: Agent, old: AgentConfig) -> None:
         for pool in agent.pools:
@@ -447,12 +463,14 @@ class State:
             if agent.presence is Presence.AVAILABLE:
                 self._staff(old, pool, -1)
         agent.pools = []
-        for (pool, channel), k in agent.free_entries.items():
-            pool.free[channel].remove(k)
-        agent.free_entries.clear()
+        for channel in agent.free_channels:
+            for pool, k in agent.free_keys:
+                pool.free[channel].remove(k)
+        agent.free_channels, agent.free_keys = (), []
         for pool in self.pools.values():
             if pool.admits(agent):
-                self._join(agent, pool)
+                self._join(agent, pool, index=False)
+        self.refresh(agent)
 
     def _enqueue(self, contact: Contact, to_agent: str | None = None) -> None:
         contact.status = Status.WAITING
