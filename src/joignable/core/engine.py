@@ -184,6 +184,7 @@ class Engine:
         except (ValueError, KeyError, LookupError) as exc:
             raise er.InvalidInput(f"opening hours of queue {queue.id}: {exc}") from None
         self._emit(ev.QueueConfigured(at=now, queue=queue))
+        self._fire_timers(now)  # widening or overflow due under the new delays
         self._dispatch(now)
 
     def configure_agent(self, agent: AgentConfig) -> None:
@@ -234,6 +235,8 @@ class Engine:
     def _release_all(self, agent: Agent, reason: str, now: float) -> None:
         for cid in list(agent.offers):
             self._emit(ev.OfferReleased(at=now, contact=cid, agent=agent.id, reason=reason))
+            # a widening or overflow that came due during the offer applies now
+            self._catch_up(self.state.contacts[cid], now)
         # contacts waiting on this agent's personal line go back to their queue
         for pool in agent.pools:
             if pool.fixed_agent == agent.id:
@@ -576,6 +579,7 @@ class Engine:
                 )
             )
         self._emit(ev.CallbackRequested(at=now, contact=contact.id, number=number, due=due))
+        self._catch_up(contact, now)  # a widening due while it was offered applies now
         self._dispatch(now)
         return True
 
@@ -650,9 +654,11 @@ class Engine:
                         at=now, contact=contact.id, agent=contact.agent, reason="recovery"
                     )
                 )
+                self._catch_up(contact, now)
         target = st.settings.recover_agents_as
         for agent in st.agents.values():
             if agent.presence is not target and target is not Presence.AVAILABLE:
+                self._release_all(agent, "recovery", now)  # personal lines go back to queues
                 self._emit(
                     ev.PresenceChanged(at=now, agent=agent.id, presence=target, reason="recovery")
                 )

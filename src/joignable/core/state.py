@@ -527,6 +527,11 @@ class State:
                 pool.strategy = e.queue.strategy
                 for agent in list(pool.members.values()):
                     self.refresh(agent)
+        if old is not None and old.widening != e.queue.widening:
+            # contacts already in the queue follow the new widening and overflow delays
+            for contact in self.contacts.values():
+                if contact.queue == e.queue.id:
+                    self._step_timer(contact)
 
     def _agent(self, e: ev.AgentConfigured) -> None:
         agent = self.agents.get(e.agent.id)
