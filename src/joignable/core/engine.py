@@ -435,23 +435,28 @@ class Engine:
             self._check_number(callback_number)
         if channel is Channel.CALLBACK and callback_number is None:
             raise er.InvalidInput("a callback contact needs a number to call")
+        if channel is Channel.CALLBACK and not q.callbacks_allowed:
+            raise er.Conflict(f"queue {q.id} does not take callbacks", queue=q.id)
         if contact_id is None:
             contact_id = self._new_id()
         else:
             _check_id(contact_id, "contact id")
             if contact_id in self.state.contacts or contact_id in self.state.ended:
                 raise er.AlreadyExists(f"contact {contact_id!r} exists", contact=contact_id)
-        if channel is Channel.CALLBACK:
-            assert callback_number is not None
-            dup = self.state.open_callbacks.get((q.id, callback_number))
-            if dup is not None:
-                return ArrivalResult(contact=dup, status="callback_scheduled", reason="duplicate")
         closed = not is_open(q, now)
         full = (
             q.max_size is not None
             and channel is not Channel.CALLBACK
             and self.state.queue_live.get(q.id, 0) >= q.max_size
         )
+        # A callback (asked for, or offered because the queue is closed or full) is never
+        # planned twice for one number and queue: the open one answers.
+        if callback_number is not None and (
+            channel is Channel.CALLBACK or ((closed or full) and q.callbacks_allowed)
+        ):
+            dup = self.state.open_callbacks.get((q.id, callback_number))
+            if dup is not None:
+                return ArrivalResult(contact=dup, status="callback_scheduled", reason="duplicate")
         self._emit(
             ev.ContactArrived(
                 at=now,
@@ -564,6 +569,12 @@ class Engine:
             raise er.Conflict(f"queue {q.id} does not take callbacks", queue=q.id)
         if contact.callback_number is not None:
             return False
+        dup = self.state.open_callbacks.get((q.id, number))
+        if dup is not None:
+            raise er.AlreadyExists(
+                f"a callback to {number} is already planned in queue {q.id} ({dup})",
+                contact=dup,
+            )
         if contact.status not in (Status.WAITING, Status.OFFERED):
             raise er.ContactNotActive(f"{contact.id} is not waiting", contact=contact.id)
         if due is not None:
