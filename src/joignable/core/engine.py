@@ -35,7 +35,7 @@ from joignable.core.model import (
     step_for_wait,
     validate_time,
 )
-from joignable.core.state import Agent, Contact, State, Status, Timer
+from joignable.core.state import Agent, Contact, Pool, State, Status, Timer, WaitKey
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{2,30}$")
@@ -763,48 +763,46 @@ class Engine:
     # -- routing -----------------------------------------------------------------------------
 
     def _dispatch(self, now: float) -> None:
-        """Offer work until no free agent can take a waiting contact (work conservation)."""
-        st = self.state
-        dirty_agents, dirty_contacts = st.dirty_agents, st.dirty_contacts
-        while dirty_agents or dirty_contacts:
-            if dirty_agents:
-                aid = next(iter(dirty_agents))
-                del dirty_agents[aid]
-                self._route_agent(st.agents[aid], now)
-            else:
-                cid = next(iter(dirty_contacts))
-                del dirty_contacts[cid]
-                c = st.contacts.get(cid)
-                if c is not None and c.status is Status.WAITING:
-                    self._route_contact(c, now)
+        """Offer work until no free agent can take a waiting contact (work conservation).
 
-    def _route_agent(self, agent: Agent, now: float) -> None:
-        """An agent with room looks at the most urgent contact across all the lines it serves.
-
-        That contact goes to the best free agent of its line under the queue's strategy: usually
-        this agent, but when several agents freed up in one step the strategy decides, not the
-        order in which they were noticed.
+        Only lines touched since the last dispatch can hold a match: the lines contacts entered
+        and the lines where an agent gained room. Their heads are served most urgent first, each
+        to the best free agent of its line under the queue's strategy, so that when several
+        contacts come back at once (an agent logs out with three chats offered) or several
+        agents free up at once, no contact is passed over by a less urgent one it could have
+        had. An offer only takes room away, so a line dropped for want of a free agent never
+        gains one back during the loop.
         """
         st = self.state
-        while agent.free_channels:
-            best = None
-            best_free = None
+        lines: dict[tuple[Pool, Channel], None] = {}
+        for aid in st.dirty_agents:
+            agent = st.agents[aid]
             for channel in agent.free_channels:
                 for pool, _key in agent.free_keys:
-                    line = pool.waiting.get(channel)
-                    if line:
-                        head = line[0]
-                        if best is None or head < best:
-                            best, best_free = head, pool.free[channel]
-            if best is None or best_free is None:
-                return
-            self._offer(st.contacts[best[3]], st.agents[best_free[0][-1]], now)
-
-    def _route_contact(self, contact: Contact, now: float) -> None:
-        assert contact.pool is not None
-        free = contact.pool.free.get(contact.route_channel)
-        if free:
-            self._offer(contact, self.state.agents[free[0][-1]], now)
+                    lines[(pool, channel)] = None
+        for cid in st.dirty_contacts:
+            c = st.contacts.get(cid)
+            if c is not None and c.status is Status.WAITING and c.pool is not None:
+                lines[(c.pool, c.route_channel)] = None
+        st.dirty_agents.clear()
+        st.dirty_contacts.clear()
+        heads: list[tuple[WaitKey, int, Pool, Channel]] = []
+        for n, (pool, channel) in enumerate(lines):
+            line = pool.waiting.get(channel)
+            if line and pool.free.get(channel):
+                heads.append((line[0], n, pool, channel))
+        heapq.heapify(heads)
+        while heads:
+            head, n, pool, channel = heapq.heappop(heads)
+            free = pool.free.get(channel)
+            if not free:
+                continue  # its free agents were given more urgent work
+            self._offer(st.contacts[head[3]], st.agents[free[0][-1]], now)
+            line = pool.waiting.get(channel)
+            if line and free:
+                heapq.heappush(heads, (line[0], n, pool, channel))
+        st.dirty_agents.clear()  # offers only take room away: nothing new to match
+        st.dirty_contacts.clear()
 
     def _offer(self, contact: Contact, agent: Agent, now: float) -> None:
         self._emit(
