@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import gc
 import heapq
+import math
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -56,6 +57,32 @@ def _check_id(value: object, what: str) -> str:
             f"{what} must be 1-64 letters, digits or _.:@- (starting with a letter or digit),"
             f" got {value!r}"
         )
+    return value
+
+
+_Config = TypeVar("_Config", Settings, QueueConfig, AgentConfig)
+
+
+def _typed(value: _Config, what: str) -> _Config:
+    """The configuration as the ledger will read it back. Callers build these structs without
+    validation, so a wrong type (a name that is a number, a capacity for "fax") would be stored
+    and then break every replay; converting checks the types and normalises enum keys."""
+    try:
+        return msgspec.convert(msgspec.to_builtins(value), type(value))
+    except (msgspec.ValidationError, TypeError, ValueError) as exc:
+        raise er.InvalidInput(f"{what}: {exc}") from None
+
+
+def _finite(what: str, *values: float | None) -> None:
+    """NaN passes every comparison check and infinity is stored as null: refuse both."""
+    for v in values:
+        if v is not None and not math.isfinite(v):
+            raise er.InvalidInput(f"{what} must be a finite number of seconds, got {v!r}")
+
+
+def _check_text(value: object, what: str, limit: int = 200) -> str:
+    if not isinstance(value, str) or len(value) > limit:
+        raise er.InvalidInput(f"{what} must be text of at most {limit} characters, got {value!r}")
     return value
 
 
@@ -106,7 +133,7 @@ class Engine:
     def _contact(self, contact_id: str) -> Contact:
         contact = self.state.contacts.get(contact_id) if isinstance(contact_id, str) else None
         if contact is None:
-            if contact_id in self.state.ended:
+            if isinstance(contact_id, str) and contact_id in self.state.ended:
                 raise er.ContactEnded(
                     f"contact {contact_id!r} has already ended"
                     f" ({self.state.ended[contact_id].value})",
@@ -135,6 +162,13 @@ class Engine:
 
     def configure(self, settings: Settings) -> None:
         now = self._begin()
+        settings = _typed(settings, "settings")
+        _finite(
+            "offer timeout, wrap-up limit and callback retry delay",
+            settings.offer_timeout,
+            settings.wrapup_limit,
+            settings.callback_retry_delay,
+        )
         if settings.offer_timeout <= 0 or settings.wrapup_limit < 0:
             raise er.InvalidInput("offer timeout must be > 0 and wrap-up limit >= 0 seconds")
         if settings.callback_max_attempts < 1 or settings.callback_retry_delay < 0:
@@ -146,12 +180,24 @@ class Engine:
     def define_skill(self, skill: str, name: str = "") -> None:
         now = self._begin()
         _check_id(skill, "skill")
+        _check_text(name, "skill name")
         self._emit(ev.SkillDefined(at=now, skill=skill, name=name))
 
     def configure_queue(self, queue: QueueConfig) -> None:
         now = self._begin()
         _check_id(queue.id, "queue id")
+        queue = _typed(queue, f"queue {queue.id}")
         self._check_requirement(queue.requirements, f"queue {queue.id}")
+        _finite(
+            f"delays of queue {queue.id}",
+            queue.sl_threshold,
+            queue.short_abandon,
+            queue.default_aht,
+            queue.callback_offer_after,
+            *(step.after for step in queue.widening),
+        )
+        if queue.callback_offer_after is not None and queue.callback_offer_after < 0:
+            raise er.InvalidInput("callback_offer_after must be >= 0 s")
         if not 0 < queue.sl_target <= 1 or queue.sl_threshold <= 0:
             raise er.InvalidInput("service level target must be in (0, 1] and threshold > 0 s")
         if queue.max_size is not None and queue.max_size < 0:
@@ -191,12 +237,15 @@ class Engine:
         now = self._begin()
         _check_id(agent.id, "agent id")
         self._check_requirement(agent.skills, f"agent {agent.id}")
+        if not isinstance(agent.capacity, dict):
+            raise er.InvalidInput("capacity must map channels to whole numbers")
         for channel, cap in agent.capacity.items():
             if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0 or cap > 100:
                 raise er.InvalidCapacity(
                     f"capacity for {channel} must be a whole number 0-100, got {cap!r}",
                     agent=agent.id,
                 )
+        agent = _typed(agent, f"agent {agent.id}")
         if agent.max_missed < 1:
             raise er.InvalidInput("max_missed must be at least 1")
         self._emit(ev.AgentConfigured(at=now, agent=agent))
@@ -207,6 +256,7 @@ class Engine:
     def set_presence(self, agent_id: str, presence: Presence | str, reason: str = "") -> None:
         now = self._begin()
         agent = self._agent(agent_id)
+        _check_text(reason, "reason")
         try:
             presence = Presence(presence)
         except ValueError:
@@ -332,8 +382,8 @@ class Engine:
             raise er.Conflict(
                 f"{agent.id} is not in wrap-up for {contact_id!r}", contact=str(contact_id)
             )
-        if len(disposition) > 64 or len(notes) > 10_000:
-            raise er.InvalidInput("disposition is at most 64 characters, notes 10,000")
+        _check_text(disposition, "disposition", 64)
+        _check_text(notes, "notes", 10_000)
         self._emit(
             ev.WrapupEnded(
                 at=now, agent=agent.id, contact=contact_id, disposition=disposition, notes=notes
@@ -429,8 +479,12 @@ class Engine:
         if not isinstance(priority, int) or isinstance(priority, bool) or abs(priority) > 1000:
             raise er.InvalidInput(f"priority must be a whole number -1000..1000, got {priority!r}")
         extra = self._check_requirement(skills or {}, "contact skills")
-        if not isinstance(customer, str) or len(customer) > 200:
-            raise er.InvalidInput("customer reference must be text of at most 200 characters")
+        _check_text(customer, "customer reference")
+        if data is not None and not (
+            isinstance(data, dict)
+            and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
+        ):
+            raise er.InvalidInput("contact data must map text to text")
         if callback_number is not None:
             self._check_number(callback_number)
         if channel is Channel.CALLBACK and callback_number is None:
@@ -531,6 +585,7 @@ class Engine:
         now = self._begin()
         q = self._queue(queue)
         self._check_number(number)
+        _check_text(customer, "customer reference")
         if not q.callbacks_allowed:
             raise er.Conflict(f"queue {q.id} does not take callbacks", queue=q.id)
         if due is not None:
@@ -598,6 +653,7 @@ class Engine:
         """The customer left (or cancelled) before an answer."""
         now = self._begin()
         contact = self._contact(contact_id)
+        _check_text(reason, "reason")
         if contact.status is Status.CONNECTED:
             raise er.ContactNotActive(
                 f"{contact.id} is already answered: the agent completes it", contact=contact.id
