@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
@@ -34,6 +35,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from joignable.core import errors as er
 from joignable.core import events as ev
 from joignable.core.engine import Engine, replay
+from joignable.core.estimate import estimate_contact
 from joignable.core.model import (
     AgentConfig,
     Channel,
@@ -630,6 +632,7 @@ class CoreMachine(RuleBasedStateMachine):
         self.check_terminal(st_)
         self.check_indexes(st_)
         self.check_timers(st_)
+        self.check_estimates(st_)
         self.check_counts(st_)
         assert self.shadow.snapshot() == st_.snapshot(), "events do not rebuild the state"
         if self.steps % REPLAY_EVERY == 0:
@@ -712,12 +715,57 @@ class CoreMachine(RuleBasedStateMachine):
             assert inline == waiting.get(id(pool), set()), f"line of {pool.key} is wrong"
             members = {a.id for a in s.agents.values() if pool.admits(a)}
             assert set(pool.members) == members, f"members of {pool.key}"
+            staffed: Counter[Channel] = Counter()
+            slots: Counter[Channel] = Counter()
+            for aid in members:
+                a = s.agents[aid]
+                if a.presence is Presence.AVAILABLE:
+                    for ch, cap in a.config.capacity.items():
+                        if cap:
+                            staffed[ch] += 1
+                            slots[ch] += cap
+            assert {k: v for k, v in pool.staffed.items() if v} == dict(staffed), pool.key
+            assert {k: v for k, v in pool.slots.items() if v} == dict(slots), pool.key
             for ch in Channel:
                 free = list(pool.free.get(ch, []))
                 want = sorted(
                     pool.free_key(s.agents[aid]) for aid in members if has_room(s.agents[aid], ch)
                 )
                 assert free == want, f"free agents of {pool.key} on {ch}: {free} != {want}"
+
+    def check_estimates(self, s: State) -> None:
+        """A waiting contact's estimate, recomputed from its line and the agents themselves."""
+        for c in s.contacts.values():
+            if c.status is not Status.WAITING:
+                continue
+            assert c.pool is not None
+            ch = c.route_channel
+            ahead = sum(
+                1
+                for d in s.contacts.values()
+                if d.status is Status.WAITING
+                and d.pool is c.pool
+                and d.route_channel is ch
+                and d.key < c.key
+            )
+            staff = [
+                a
+                for a in s.agents.values()
+                if c.pool.admits(a)
+                and a.presence is Presence.AVAILABLE
+                and a.config.capacity.get(ch, 0)
+            ]
+            free = sum(1 for a in staff if has_room(a, ch))
+            slots = sum(a.config.capacity.get(ch, 0) for a in staff)
+            aht = s.aht.get(c.queue, 180.0)
+            if not slots:
+                want: tuple[Any, ...] = (ahead, 0, 0, None)
+            else:
+                wait = 0.0 if ahead < free else (ahead + 1 - free) * aht / slots
+                want = (ahead, len(staff), len(staff) - free, wait)
+            est = estimate_contact(s, c)
+            got = (est.ahead, est.eligible, est.busy, est.seconds)
+            assert got == pytest.approx(want), f"estimate of {c.id}: {got} != {want}"
 
     def check_timers(self, s: State) -> None:
         pending = due_timers(s)
