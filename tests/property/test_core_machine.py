@@ -10,15 +10,20 @@ it checks, by brute force and independently of the engine's indexes:
 - capacity and channel mixing are respected, and an agent's load is offers + contacts + wrap-ups;
 - routing is work-conserving: no available agent with room waits while a contact it may take does;
 - FIFO within priority: an offer never skips a more urgent contact of the same line that the same
-  agent could take (checked on the events, against a state replayed up to that event);
+  agent could take, and goes to the free agent the queue's strategy ranks first (checked on the
+  events, against a state replayed up to that event);
 - every arrived contact is either open or ended, never both, and ends at most once;
 - replay of the events (through their JSON form) rebuilds exactly the live state;
-- the indexes (lines of waiting contacts, free agents per pool) equal what brute force finds;
+- the indexes (lines of waiting contacts, free agents, staffing per pool) equal what brute force
+  finds, and so does every waiting contact's estimate;
 - no timer is lost: each offer, wrap-up and scheduled callback has its deadline pending, and a
   waiting contact has its next widening or overflow pending (and is never left behind after a
   tick); the per-queue counts and the open-callback index agree with the contacts.
 
 A refused command must change nothing and emit nothing.
+
+Runs about 200 examples of up to 50 steps (some 20-40 s). To hunt longer, raise max_examples at
+the bottom of this file; a failure prints the steps that lead to it.
 """
 
 from __future__ import annotations
@@ -192,6 +197,16 @@ def agent_config(skills: list[str], aid: str) -> st.SearchStrategy[AgentConfig]:
     )
 
 
+SETTINGS = st.builds(
+    Settings,
+    offer_timeout=st.sampled_from([5.0, 10.0, 20.0]),
+    wrapup_limit=st.sampled_from([0.0, 5.0, 30.0]),
+    callback_max_attempts=st.integers(1, 3),
+    callback_retry_delay=st.sampled_from([0.0, 30.0, 300.0]),
+    recover_agents_as=st.sampled_from([Presence.OFFLINE, Presence.OFFLINE, *Presence]),
+)
+
+
 # -- the machine ----------------------------------------------------------------------------------
 
 
@@ -315,14 +330,7 @@ class CoreMachine(RuleBasedStateMachine):
         self.queue_ids = [f"q{i}" for i in range(draw(st.integers(2, 4), label="queues"))]
         self.agent_ids = [f"a{i}" for i in range(draw(st.integers(2, 6), label="agents"))]
         e = self.engine
-        e.configure(
-            Settings(
-                offer_timeout=draw(st.sampled_from([5.0, 10.0, 20.0])),
-                wrapup_limit=draw(st.sampled_from([0.0, 5.0, 30.0])),
-                callback_max_attempts=draw(st.integers(1, 3)),
-                callback_retry_delay=draw(st.sampled_from([0.0, 30.0, 300.0])),
-            )
-        )
+        e.configure(draw(SETTINGS))
         for s in self.skills:
             e.define_skill(s)
         for qid in self.queue_ids:  # first plainly, so that overflow targets exist
@@ -634,12 +642,27 @@ class CoreMachine(RuleBasedStateMachine):
             return  # rarer than the rest
         self.engine.tick()
         self.collect()
+        pending = {(c.id, c.agent) for c in self.open_contacts(Status.OFFERED)}
+        presence = {a.id: a.presence for a in self.state.agents.values()}
         self.engine = replay([ev.decode(ev.encode(e)) for e in self.log], self.clock)
         self.engine.recover(len(self.log))
+        n = len(self.log)
         self.collect()
-        assert not self.open_contacts(Status.OFFERED)
+        released = {
+            (e.contact, e.agent)
+            for e in self.log[n:]
+            if isinstance(e, ev.OfferReleased) and e.reason == "recovery"
+        }
+        assert released == pending, "every offer pending at the crash is released"
         target = self.state.settings.recover_agents_as
-        assert all(a.presence is target for a in self.state.agents.values())
+        for a in self.state.agents.values():
+            assert a.presence is (presence[a.id] if target is Presence.AVAILABLE else target)
+
+    @rule(data=st.data(), roll=st.integers(0, 2))
+    def reconfigure_settings(self, data: st.DataObject, roll: int) -> None:
+        if roll:
+            return  # rarer than the rest
+        self.run(self.engine.configure, data.draw(SETTINGS))
 
     # -- invariants -------------------------------------------------------------------------
 
