@@ -223,6 +223,7 @@ class CoreMachine(RuleBasedStateMachine):
         # last thing that happened between a contact and an agent, to predict accept's error
         self.relation: dict[tuple[str, str], str] = {}
         self.reconfigured: set[str] = set()  # agents whose capacity may now be below their load
+        self.stranded: set[str] = set()  # transferred to an agent who takes no such contact
         self.steps = 0
         self.emitted: list[ev.Event] = []
         self.skills: list[str] = []
@@ -563,12 +564,18 @@ class CoreMachine(RuleBasedStateMachine):
             self.run(self.engine.transfer, aid, cid, queue=qid)
             return
         target = data.draw(st.sampled_from(self.agent_ids))
+        named = self.state.agents[target]
+        channel = self.state.contacts[cid].route_channel
         if target == aid:
             expect: str | None = "invalid_input"
-        elif self.state.agents[target].presence is not Presence.AVAILABLE:
+        elif named.presence is not Presence.AVAILABLE:
             expect = "agent_not_ready"
         else:
             expect = None
+            if not named.config.capacity.get(channel):
+                # Known gap, kept as is: the transfer is accepted and the contact waits on a line
+                # the named agent can never serve, until they leave (see check_timers).
+                self.stranded.add(cid)
         self.run(self.engine.transfer, aid, cid, to_agent=target, expect=expect)
 
     @precondition(lambda self: self.any_open())
@@ -832,6 +839,10 @@ class CoreMachine(RuleBasedStateMachine):
                     assert named.presence is Presence.AVAILABLE, (
                         f"{c.id} waits for {named.id}, who is {named.presence}"
                     )
+                    if named.id not in self.reconfigured and c.id not in self.stranded:
+                        assert named.config.capacity.get(c.route_channel, 0), (
+                            f"{c.id} waits for {named.id}, who takes no {c.route_channel}"
+                        )
                     continue
                 q = s.queues[c.queue]
                 if next_step_time(q, c.rank_time, c.step, c.visited) is not None:

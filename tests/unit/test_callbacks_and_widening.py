@@ -446,6 +446,25 @@ def test_contact_waiting_for_a_named_agent_who_leaves_goes_back_to_the_queue(
     assert c.agent == a  # a was free again: it is offered back through the queue
 
 
+def test_virtual_hold_for_a_named_agent_who_makes_no_callbacks_goes_to_the_queue(
+    engine: Engine,
+) -> None:
+    """Regression (found by the state machine): the callback waited on cat's line for ever."""
+    engine.set_presence("cat", "available")  # voice and chat, no callbacks
+    y = engine.arrive("tech").contact
+    engine.accept("cat", y)
+    engine.set_presence("ann", "available")
+    x = engine.arrive("tech").contact
+    engine.accept("ann", x)
+    engine.transfer("ann", x, to_agent="cat")  # cat is on a call: x waits for cat
+    engine.take()
+    assert engine.request_callback(x, NUMBER) is True
+    c = engine.state.contacts[x]
+    assert c.pool is not None and c.pool.fixed_agent is None and c.queue == "tech"
+    assert c.rank_time == c.arrived_at
+    assert offers(engine.take()) == [(x, "ann")]  # ann makes callbacks and is free again
+
+
 # -- estimates ----------------------------------------------------------------------------------
 
 

@@ -649,7 +649,10 @@ class State:
         self.open_callbacks[contact.callback_key] = contact.id
         contact.history.append((e.at, "callback_requested", e.number))
         if e.due is None:
-            self._enqueue(contact, contact.pool.fixed_agent if contact.pool else None)
+            fixed = contact.pool.fixed_agent if contact.pool else None
+            if fixed is not None and not self.agents[fixed].config.capacity.get(Channel.CALLBACK):
+                fixed = None  # the named agent makes no callbacks: the queue does, at its place
+            self._enqueue(contact, fixed)
         else:
             contact.status = Status.SCHEDULED
             contact.callback_due = e.due
