@@ -26,9 +26,8 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def engine(clock: Clock) -> Engine:
-    """Two queues (billing, tech), three agents, nobody logged in yet."""
+def build_center(clock: Clock) -> Engine:
+    """Two queues (billing, tech), three agents, nobody logged in yet; events not taken."""
     e = Engine(clock)
     for s in ("billing", "tech", "french"):
         e.define_skill(s)
@@ -39,5 +38,12 @@ def engine(clock: Clock) -> Engine:
     e.configure_agent(
         AgentConfig(id="cat", skills={"tech": 7}, capacity={Channel.CHAT: 3, Channel.VOICE: 1})
     )
+    return e
+
+
+@pytest.fixture
+def engine(clock: Clock) -> Engine:
+    """The small center of ``build_center``, its setup events already taken."""
+    e = build_center(clock)
     e.take()
     return e

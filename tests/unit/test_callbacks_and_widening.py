@@ -21,7 +21,7 @@ from joignable.core.model import (
     WideningStep,
 )
 from joignable.core.state import Status
-from tests.conftest import Clock
+from tests.conftest import Clock, build_center
 
 NUMBER = "+33 1 23 45 67 89"
 
@@ -507,17 +507,7 @@ def test_estimate_offers_a_callback_when_the_wait_is_long(engine: Engine) -> Non
 @pytest.fixture
 def logged(clock: Clock) -> Engine:
     """The same center as ``engine``, with every event kept for a replay."""
-    e = Engine(clock)
-    for s in ("billing", "tech", "french"):
-        e.define_skill(s)
-    e.configure_queue(QueueConfig(id="billing", requirements={"billing": 3}))
-    e.configure_queue(QueueConfig(id="tech", requirements={"tech": 5}))
-    e.configure_agent(AgentConfig(id="ann", skills={"billing": 5, "tech": 6}))
-    e.configure_agent(AgentConfig(id="bob", skills={"billing": 3}))
-    e.configure_agent(
-        AgentConfig(id="cat", skills={"tech": 7}, capacity={Channel.CHAT: 3, Channel.VOICE: 1})
-    )
-    return e
+    return build_center(clock)
 
 
 def restart(engine: Engine, log: list[ev.Event], clock: Clock) -> Engine:
