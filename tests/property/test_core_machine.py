@@ -9,9 +9,9 @@ it checks, by brute force and independently of the engine's indexes:
   the agents' offers, conversations and wrap-ups;
 - capacity and channel mixing are respected, and an agent's load is offers + contacts + wrap-ups;
 - routing is work-conserving: no available agent with room waits while a contact it may take does;
-- FIFO within priority: an offer never skips a more urgent contact of the same line that the same
-  agent could take, and goes to the free agent the queue's strategy ranks first (checked on the
-  events, against a state replayed up to that event);
+- FIFO within priority: an offer never skips a more urgent contact that the same agent could take,
+  in the same line or any other (queue, widening step, channel), and goes to the free agent the
+  queue's strategy ranks first (checked on the events, against a state replayed up to each one);
 - every arrived contact is either open or ended, never both, and ends at most once;
 - replay of the events (through their JSON form) rebuilds exactly the live state;
 - the indexes (lines of waiting contacts, free agents, staffing per pool) equal what brute force
@@ -268,17 +268,19 @@ class CoreMachine(RuleBasedStateMachine):
                 free = [x for x in sh.agents.values() if may_take(x, c) and has_room(x, e.channel)]
                 best = min(free, key=pool.free_key)
                 assert best is a, f"{pool.strategy}: {c.id} went to {a.id}, not {best.id}"
-            line = line_of(c)
+            # FIFO within priority, in the line and beyond: the agent had nothing more urgent
+            # it could take, whichever queue, widening step or channel it waits in.
             for d in sh.contacts.values():
                 if (
                     d is not c
                     and d.status is Status.WAITING
-                    and line_of(d) == line
                     and d.key < c.key
                     and may_take(a, d)
+                    and has_room(a, d.route_channel)
                 ):
                     raise AssertionError(
-                        f"FIFO: {c.id} {c.key} offered to {a.id} while {d.id} {d.key} waits"
+                        f"FIFO: {c.id} {c.key} in {line_of(c)} offered to {a.id} while"
+                        f" {d.id} {d.key} waits in {line_of(d)}"
                     )
             self.relation[(e.contact, e.agent)] = "offered"
         elif isinstance(e, ev.OfferReleased):
