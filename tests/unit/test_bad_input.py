@@ -316,6 +316,7 @@ def test_invalid_settings(center: Engine, settings: Settings) -> None:
         QueueConfig(id="x", widening=[WideningStep(after=INF)]),
         QueueConfig(id="x", widening=[WideningStep(after=60), WideningStep(after=30)]),
         QueueConfig(id="x", widening=[WideningStep(after=60, lower_levels_by=-1)]),
+        QueueConfig(id="x", hours=[]),
         QueueConfig(id="x", hours=[OpeningSlot(days=[7], start="08:00", end="18:00")]),
         QueueConfig(id="x", hours=[OpeningSlot(days=[], start="08:00", end="18:00")]),
         QueueConfig(id="x", hours=[OpeningSlot(days=[0], start="18:00", end="08:00")]),

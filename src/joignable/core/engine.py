@@ -222,6 +222,9 @@ class Engine:
             from joignable.core.model import _minutes, _zone
 
             _zone(queue.timezone)
+            if queue.hours is not None and not queue.hours:
+                # never open: its callbacks would have no opening to wait for and go out at once
+                raise ValueError("give at least one slot (no hours at all means always open)")
             for slot in queue.hours or []:
                 if not slot.days or any(d not in range(7) for d in slot.days):
                     raise ValueError("days must be 0 (Monday) to 6 (Sunday)")
