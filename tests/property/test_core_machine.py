@@ -223,7 +223,6 @@ class CoreMachine(RuleBasedStateMachine):
         # last thing that happened between a contact and an agent, to predict accept's error
         self.relation: dict[tuple[str, str], str] = {}
         self.reconfigured: set[str] = set()  # agents whose capacity may now be below their load
-        self.stranded: set[str] = set()  # transferred to an agent who takes no such contact
         self.steps = 0
         self.emitted: list[ev.Event] = []
         self.skills: list[str] = []
@@ -570,14 +569,10 @@ class CoreMachine(RuleBasedStateMachine):
         channel = self.state.contacts[cid].route_channel
         if target == aid:
             expect: str | None = "invalid_input"
-        elif named.presence is not Presence.AVAILABLE:
+        elif named.presence is not Presence.AVAILABLE or not named.config.capacity.get(channel):
             expect = "agent_not_ready"
         else:
             expect = None
-            if not named.config.capacity.get(channel):
-                # Known gap, kept as is: the transfer is accepted and the contact waits on a line
-                # the named agent can never serve, until they leave (see check_timers).
-                self.stranded.add(cid)
         self.run(self.engine.transfer, aid, cid, to_agent=target, expect=expect)
 
     @precondition(lambda self: self.any_open())
@@ -841,7 +836,7 @@ class CoreMachine(RuleBasedStateMachine):
                     assert named.presence is Presence.AVAILABLE, (
                         f"{c.id} waits for {named.id}, who is {named.presence}"
                     )
-                    if named.id not in self.reconfigured and c.id not in self.stranded:
+                    if named.id not in self.reconfigured:
                         assert named.config.capacity.get(c.route_channel, 0), (
                             f"{c.id} waits for {named.id}, who takes no {c.route_channel}"
                         )

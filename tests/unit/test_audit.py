@@ -107,7 +107,11 @@ def center(clock: Clock, settings: Settings | None = None) -> Recorder:
     for q in queues:
         rec.do("configure_queue", q)
     agents = [
-        AgentConfig(id="ann", skills={"billing": 5, "tech": 6}),
+        AgentConfig(
+            id="ann",
+            skills={"billing": 5, "tech": 6},
+            capacity={Channel.VOICE: 1, Channel.CALLBACK: 1, Channel.CHAT: 2},
+        ),
         AgentConfig(id="bob", skills={"billing": 3}),
         AgentConfig(id="cat", skills={"tech": 7}, capacity={Channel.CHAT: 3, Channel.VOICE: 1}),
         AgentConfig(

@@ -89,3 +89,20 @@ def test_chat_capacity_three(engine: Engine) -> None:
     made = offers(engine.take())
     assert made == [(i, "cat") for i in ids[:3]]
     assert engine.state.contacts[ids[3]].status is Status.WAITING
+
+
+def test_transfer_to_agent_who_takes_no_such_contact_is_refused(engine: Engine) -> None:
+    import pytest
+
+    from joignable.core.errors import AgentNotReady
+
+    engine.set_presence("cat", "available")
+    engine.set_presence("bob", "available")
+    chat = engine.arrive("tech", channel="chat").contact
+    engine.accept("cat", chat)
+    engine.take()
+    before = engine.state.snapshot()
+    with pytest.raises(AgentNotReady) as err:
+        engine.transfer("cat", chat, to_agent="bob")  # bob takes voice only
+    assert err.value.code == "agent_not_ready" and "chat" in err.value.message
+    assert engine.state.snapshot() == before and engine.take() == []

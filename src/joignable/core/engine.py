@@ -435,6 +435,11 @@ class Engine:
                 raise er.InvalidInput("an agent cannot transfer a contact to itself")
             if target.presence is not Presence.AVAILABLE:
                 raise er.AgentNotReady(f"{target.id} is not available", agent=target.id)
+            if not target.config.capacity.get(contact.route_channel, 0):
+                # otherwise the contact would wait on a line its agent can never serve
+                raise er.AgentNotReady(
+                    f"{target.id} takes no {contact.route_channel} contacts", agent=target.id
+                )
             self._emit(
                 ev.ContactRequeued(
                     at=now,
