@@ -217,7 +217,30 @@ def _ratio(num: float, den: float) -> float | None:
     return num / den if den > 0 else None
 
 
-class KpiProjection:
+class _Fold:
+    """What both projections share: fold events in order, skipping any already applied."""
+
+    last_seq: int
+    last_at: float | None
+    events_applied: int
+    _handlers: dict[type, Callable[[Any], None]]
+
+    def apply(self, event: ev.Event, seq: int | None = None) -> bool:
+        """Fold one event. With the ledger's ``seq``, an event already applied is skipped, so a
+        projection can resume from its checkpoint. Returns whether the event was applied."""
+        if seq is not None:
+            if seq <= self.last_seq:
+                return False
+            self.last_seq = seq
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            handler(event)
+        self.last_at = event.at
+        self.events_applied += 1
+        return True
+
+
+class KpiProjection(_Fold):
     """Interval KPIs per queue, and agent occupancy, folded incrementally from events."""
 
     def __init__(self, interval: int = 900, *, callback_tolerance: float = 300.0) -> None:
@@ -251,20 +274,6 @@ class KpiProjection:
         }
 
     # -- applying events -------------------------------------------------------------------------
-
-    def apply(self, event: ev.Event, seq: int | None = None) -> bool:
-        """Fold one event. With the ledger's ``seq``, an event already applied is skipped, so a
-        projection can resume from its checkpoint. Returns whether the event was applied."""
-        if seq is not None:
-            if seq <= self.last_seq:
-                return False
-            self.last_seq = seq
-        handler = self._handlers.get(type(event))
-        if handler is not None:
-            handler(event)
-        self.last_at = event.at
-        self.events_applied += 1
-        return True
 
     def _bucket(self, at: float) -> float:
         return at - at % self.interval
@@ -691,7 +700,7 @@ class _LiveAgent:
         self.since = since
 
 
-class LiveView:
+class LiveView(_Fold):
     """The live picture of queues and agents, kept up to date event by event in O(1) each.
 
     A snapshot costs O(agents + waiting contacts), which a wallboard refreshing every second
@@ -701,6 +710,7 @@ class LiveView:
     def __init__(self) -> None:
         self.last_seq = 0
         self.last_at: float | None = None
+        self.events_applied = 0
         self._queues: dict[str, QueueConfig] = {}
         self._lines: dict[str, dict[str, dict[str, float]]] = {}  # queue -> line -> contact: since
         self._contacts: dict[str, _LiveContact] = {}
@@ -722,17 +732,6 @@ class LiveView:
             ev.WrapupStarted: self._wrapup_started,
             ev.WrapupEnded: self._wrapup_ended,
         }
-
-    def apply(self, event: ev.Event, seq: int | None = None) -> bool:
-        if seq is not None:
-            if seq <= self.last_seq:
-                return False
-            self.last_seq = seq
-        handler = self._handlers.get(type(event))
-        if handler is not None:
-            handler(event)
-        self.last_at = event.at
-        return True
 
     # -- agents ----------------------------------------------------------------------------------
 
