@@ -196,7 +196,8 @@ def stats_command(
 ) -> None:
     """Interval KPIs per queue (named SL definitions side by side) and the live queue state at
     the end of the log."""
-    from joignable.ledger.kpis import DEFAULT_SL, SL_DEFINITIONS, KpiProjection, LiveView
+    from joignable.core.service_level import DEFAULT_SL, SL_DEFINITIONS
+    from joignable.ledger.kpis import KpiProjection, LiveView
     from joignable.ledger.store import open_store
 
     _window(start, end)
@@ -377,8 +378,9 @@ def demo_command(
     """A living contact center: synthetic customers and agents on a real ledger, shown on a
     terminal wallboard, ending with the audit (exit 1 if it fails)."""
     from joignable import demo
+    from joignable.core.service_level import DEFAULT_SL, SL_DEFINITIONS
     from joignable.ledger.audit import audit
-    from joignable.ledger.kpis import DEFAULT_SL, SL_DEFINITIONS, KpiProjection
+    from joignable.ledger.kpis import KpiProjection
     from joignable.ledger.store import open_store
 
     if seed is None:

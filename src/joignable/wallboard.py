@@ -16,7 +16,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from joignable.ledger.kpis import AGENT_STATES, DEFAULT_SL, SL_DEFINITIONS, IntervalKpis
+from joignable.core.service_level import DEFAULT_SL, SL_DEFINITIONS
+from joignable.ledger.kpis import AGENT_STATES, IntervalKpis
 
 STATE_STYLES = {
     "available": "green",

@@ -20,23 +20,9 @@ import msgspec
 from joignable.core import events as ev
 from joignable.core.errors import InvalidInput
 from joignable.core.model import Channel, Outcome, Presence, QueueConfig, meets
+from joignable.core.service_level import DEFAULT_SL, SL_DEFINITIONS
 
 KPI_VERSION = 1  # bump when a definition changes meaning, so old exports are not compared blindly
-
-# The named service-level definitions, side by side. Names are part of the API: never reuse one
-# for a different formula, add a new name instead.
-SL_DEFINITIONS: dict[str, str] = {
-    "answered_within_t_over_offered": "answered within T / contacts offered (strictest)",
-    "answered_within_t_over_answered": "answered within T / contacts answered",
-    "answered_within_t_over_offered_minus_short_abandons": (
-        "answered within T / (contacts offered - short abandons)"
-    ),
-    "answered_or_abandoned_within_t_over_offered": (
-        "(answered within T + abandoned within T) / contacts offered"
-    ),
-    "callbacks_kept": "callbacks reached by their promised time + tolerance / callbacks due",
-}
-DEFAULT_SL = "answered_within_t_over_offered"
 
 AGENT_STATES = ("offline", "available", "reserved", "busy", "wrap-up", "away")
 
