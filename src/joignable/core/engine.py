@@ -838,35 +838,76 @@ class Engine:
         gains one back during the loop.
         """
         st = self.state
+        dirty = st.dirty_agents
+        while len(dirty) == 1 and not st.dirty_contacts:
+            # The common case: one agent gained room (an end of wrap-up, a release) and it is in
+            # no free index yet. Work conservation holds before it: no line with a waiting
+            # contact has a free agent, so it is the only candidate for every head it sees, and
+            # it takes the most urgent of them without entering any index.
+            agent = st.agents[next(iter(dirty))]
+            dirty.clear()
+            if agent.indexed:
+                self._serve(self._lines([agent.id], []), now)
+                break
+            best: WaitKey | None = None
+            for channel in agent.free_channels:
+                for pool, _key in agent.free_keys:
+                    line = pool.waiting.get(channel)
+                    if line:
+                        head = line[0]
+                        if best is None or head < best:
+                            best = head
+            if best is None:
+                break
+            self._offer(st.contacts[best[3]], agent, now)  # it may still have room: loop
+        else:
+            if dirty or st.dirty_contacts:
+                st.index_pending()
+                self._serve(self._lines(list(dirty), list(st.dirty_contacts)), now)
+        st.index_pending()
+        dirty.clear()  # offers only take room away: nothing new to match
+        st.dirty_contacts.clear()
+
+    def _lines(self, agents: list[str], contacts: list[str]) -> list[tuple[Pool, Channel]]:
+        """The lines where a match may have appeared: those the agents gained room in and those
+        the contacts entered, in a fixed order (for determinism)."""
+        st = self.state
         lines: dict[tuple[Pool, Channel], None] = {}
-        for aid in st.dirty_agents:
+        for aid in agents:
             agent = st.agents[aid]
             for channel in agent.free_channels:
                 for pool, _key in agent.free_keys:
                     lines[(pool, channel)] = None
-        for cid in st.dirty_contacts:
+        for cid in contacts:
             c = st.contacts.get(cid)
             if c is not None and c.status is Status.WAITING and c.pool is not None:
                 lines[(c.pool, c.route_channel)] = None
         st.dirty_agents.clear()
         st.dirty_contacts.clear()
+        return list(lines)
+
+    def _serve(self, lines: list[tuple[Pool, Channel]], now: float) -> None:
+        """Serve the heads of ``lines``, most urgent first, each to its line's best free agent."""
+        st = self.state
         heads: list[tuple[WaitKey, int, Pool, Channel]] = []
         for n, (pool, channel) in enumerate(lines):
             line = pool.waiting.get(channel)
-            if line and pool.free.get(channel):
-                heads.append((line[0], n, pool, channel))
+            if line:
+                free = pool.free.get(channel)
+                if free is not None and free.top() is not None:
+                    heads.append((line[0], n, pool, channel))
         heapq.heapify(heads)
         while heads:
             head, n, pool, channel = heapq.heappop(heads)
-            free = pool.free.get(channel)
-            if not free:
+            free = pool.free[channel]
+            best = free.top()
+            if best is None:
                 continue  # its free agents were given more urgent work
-            self._offer(st.contacts[head[3]], st.agents[free[0][-1]], now)
+            self._offer(st.contacts[head[3]], best[-1], now)
+            st.index_pending()  # an agent with room left after this offer is back in its lines
             line = pool.waiting.get(channel)
-            if line and free:
+            if line and free.top() is not None:
                 heapq.heappush(heads, (line[0], n, pool, channel))
-        st.dirty_agents.clear()  # offers only take room away: nothing new to match
-        st.dirty_contacts.clear()
 
     def _offer(self, contact: Contact, agent: Agent, now: float) -> None:
         self._emit(

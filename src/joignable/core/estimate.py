@@ -80,7 +80,9 @@ def estimate_contact(state: State, contact: Contact) -> Estimate:
         # agents (those who could take this contact now) are exactly its free index.
         staffed, slots = pool.staffed.get(channel, 0), pool.slots.get(channel, 0)
         free_index = pool.free.get(channel)
-        free = len(free_index) if free_index is not None else 0
+        # Usually empty for a waiting contact (work conservation): ``top`` says so in O(1).
+        if free_index is not None and free_index.top() is not None:
+            free = len(free_index)
         if contact.status is Status.WAITING:
             line = pool.waiting.get(channel)
             if line is not None:

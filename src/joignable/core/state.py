@@ -34,6 +34,7 @@ from joignable.core.model import (
 
 WaitKey = tuple[int, float, int, str]  # (-priority, rank time, arrival seq, contact id)
 FreeKey = tuple[Any, ...]  # strategy key ..., agent id (last)
+FreeEntry = tuple[Any, ...]  # strategy key ..., agent id, stamp, Agent
 PoolKey = tuple[Any, ...]
 
 
@@ -103,10 +104,13 @@ class Agent:
     missed: int = 0
     last_offer_seq: int = 0
     pools: list[Pool] = field(default_factory=list)
-    # Its entries in the free indexes: on each channel it has room on, its key in each line it
-    # serves (the same key whatever the channel). Kept as a product so that it is cheap to change.
+    # Where it is free: the channels it has room on, and its key in each line it serves (the
+    # same key whatever the channel). Its entries in the free indexes are live while they carry
+    # its current stamp (see FreeIndex); ``indexed`` says they have been pushed.
     free_channels: tuple[Channel, ...] = ()
     free_keys: list[tuple[Pool, FreeKey]] = field(default_factory=list)
+    stamp: int = 0
+    indexed: bool = True
 
     @property
     def id(self) -> str:
@@ -149,60 +153,63 @@ class Agent:
         return any(self.load.values())
 
 
-class FreeIndex:
-    """The free agents of one line, best first: a binary heap with lazy deletion.
+def _alive(entry: FreeEntry, channel: Channel) -> bool:
+    agent: Agent = entry[-1]
+    return agent.stamp == entry[-2] and channel in agent.free_channels
 
-    Agents leave and rejoin every line they serve at each offer and wrap-up. A heap makes both
-    cheap (``heapq`` is in C, where a sorted list pays Python-level bisects): a removed key stays
-    in the heap, marked ``dead``, until it reaches the top or the heap is compacted; adding it
-    back before then just revives it. A key is in the heap at most once. Iterating gives the live
+
+class FreeIndex:
+    """The free agents of one line on one channel, best first: a binary heap with lazy deletion.
+
+    Agents leave and rejoin every line they serve at each offer and wrap-up, and an agent serves
+    about a dozen lines. Leaving must cost nothing: an entry is ``(*key, stamp, agent)`` and stays
+    live while the agent keeps that stamp (``State.refresh`` moves it at every change of keys or
+    room) and has room on this channel. A dead entry is dropped when it reaches the top, or when
+    the heap is compacted. Joining is one ``heappush`` (in C) per line. Iterating gives the live
     keys in order.
     """
 
-    __slots__ = ("heap", "dead")
+    __slots__ = ("heap", "channel", "limit")
 
-    def __init__(self) -> None:
-        self.heap: list[FreeKey] = []
-        self.dead: set[FreeKey] = set()  # in the heap, removed
+    def __init__(self, channel: Channel) -> None:
+        self.heap: list[FreeEntry] = []
+        self.channel = channel
+        self.limit = 64  # compact when the heap grows past this (twice the live entries, or so)
 
-    def add(self, key: FreeKey) -> None:
-        dead = self.dead
-        if key in dead:
-            dead.discard(key)
-        else:
-            heapq.heappush(self.heap, key)
-            if len(dead) > 64 and 2 * len(dead) > len(self.heap):
-                self._compact()
+    def push(self, entry: FreeEntry) -> None:
+        heap = self.heap
+        heapq.heappush(heap, entry)
+        if len(heap) > self.limit:
+            channel = self.channel
+            live = [e for e in heap if _alive(e, channel)]
+            heapq.heapify(live)
+            self.heap = live
+            self.limit = 2 * len(live) + 64
 
-    def remove(self, key: FreeKey) -> None:
-        """Remove a key that is in the index (the caller knows it is)."""
-        self.dead.add(key)
+    def top(self) -> FreeEntry | None:
+        """The best live entry, or None: drops the dead ones above it."""
+        heap = self.heap
+        channel = self.channel
+        while heap:
+            e = heap[0]
+            a = e[-1]
+            if a.stamp == e[-2] and channel in a.free_channels:
+                return e
+            heapq.heappop(heap)
+        return None
 
-    def _compact(self) -> None:
-        dead = self.dead
-        self.heap = [k for k in self.heap if k not in dead]
-        heapq.heapify(self.heap)
-        dead.clear()
+    def _live(self) -> list[FreeKey]:
+        channel = self.channel
+        return [e[:-2] for e in self.heap if _alive(e, channel)]
 
     def __len__(self) -> int:
-        return len(self.heap) - len(self.dead)
+        return len(self._live())
 
     def __bool__(self) -> bool:
-        return len(self.heap) > len(self.dead)
-
-    def __getitem__(self, i: int) -> FreeKey:
-        if i != 0:
-            return list(self)[i]
-        if len(self.heap) <= len(self.dead):
-            raise IndexError("no free agent")
-        heap, dead = self.heap, self.dead
-        while heap[0] in dead:
-            dead.discard(heapq.heappop(heap))
-        return heap[0]
+        return self.top() is not None
 
     def __iter__(self) -> Iterator[FreeKey]:
-        dead = self.dead
-        return iter(sorted(k for k in self.heap if k not in dead))
+        return iter(sorted(self._live()))
 
 
 @dataclass(slots=True, eq=False)
@@ -291,6 +298,9 @@ class State:
         # While replaying a log nothing routes, so agents are re-indexed once, at the end.
         self.replaying = False
         self.stale: dict[str, Agent] = {}
+        # Agents with room whose entries are not in the free indexes yet: the engine offers them
+        # work straight away when it can, and indexes the rest (``index_pending``).
+        self.unindexed: dict[str, Agent] = {}
         self.holders: dict[str, dict[str, Agent]] = {}  # skill -> agents who have it
         self.last_pool: dict[str, Pool] = {}  # queue -> the pool its last contact entered
         self._handlers = {
@@ -336,6 +346,25 @@ class State:
         stale, self.stale = self.stale, {}
         for agent in stale.values():
             self.refresh(agent)
+        self.index_pending()
+
+    def index_pending(self) -> None:
+        """Push the entries of the agents who gained room into the free index of each line."""
+        if not self.unindexed:
+            return
+        for agent in self.unindexed.values():
+            if agent.indexed or not agent.free_channels:
+                continue
+            agent.indexed = True
+            stamp = agent.stamp
+            entries = [(pool, k + (stamp, agent)) for pool, k in agent.free_keys]
+            for channel in agent.free_channels:
+                for pool, entry in entries:
+                    free = pool.free.get(channel)
+                    if free is None:
+                        free = pool.free[channel] = FreeIndex(channel)
+                    free.push(entry)
+        self.unindexed.clear()
 
     # -- pools and indexes -------------------------------------------------------------------
 
@@ -398,11 +427,13 @@ class State:
         elif agent.free_channels:  # free now: it enters the new line on those channels
             k = pool.free_key(agent)
             agent.free_keys.append((pool, k))
-            for channel in agent.free_channels:
-                free = pool.free.get(channel)
-                if free is None:
-                    free = pool.free[channel] = FreeIndex()
-                free.add(k)
+            if agent.indexed:
+                entry = k + (agent.stamp, agent)
+                for channel in agent.free_channels:
+                    free = pool.free.get(channel)
+                    if free is None:
+                        free = pool.free[channel] = FreeIndex(channel)
+                    free.push(entry)
             self.dirty_agents[agent.id] = None
 
     @staticmethod
@@ -421,41 +452,47 @@ class State:
         return keys
 
     def refresh(self, agent: Agent) -> None:
-        """Re-index an agent whose availability or strategy keys may have changed.
+        """Re-index an agent whose room or strategy keys may have changed.
 
-        An agent is in the free index of every line it serves, on every channel it has room on:
-        this runs at each offer, end and wrap-up, so it does the least it can. When its keys did
-        not change (a chat agent taking its second chat, a longest-idle agent going busy), only
-        the channels that came or went are touched.
+        This runs at each offer, end and wrap-up, so it does the least it can: an agent that
+        loses all room only takes a new stamp (its entries die where they are); one that keeps
+        its keys and loses a channel changes nothing in the indexes; otherwise it takes a new
+        stamp and waits in ``unindexed`` until the engine has offered it work or indexed it.
         """
         if self.replaying:
             self.stale[agent.id] = agent
             return
         if agent.presence is Presence.AVAILABLE:
-            channels = tuple(ch for ch in agent.config.capacity if agent.free_for(ch))
+            load = agent.load
+            cap = agent.config.capacity
+            if agent.config.mixing:
+                channels = tuple(ch for ch, n in cap.items() if load.get(ch, 0) < n)
+            else:  # room only on the one channel it works on, if any
+                busy = [ch for ch, n in load.items() if n]
+                channels = tuple(
+                    ch for ch, n in cap.items() if load.get(ch, 0) < n and busy in ([], [ch])
+                )
         else:
             channels = ()
-        old_channels, old_keys = agent.free_channels, agent.free_keys
-        keys = self._free_keys(agent) if channels else []
-        if keys == old_keys:
-            if channels == old_channels:
+        old = agent.free_channels
+        if not channels:
+            if old:
+                agent.stamp += 1
+                agent.free_channels, agent.free_keys = (), []
+                agent.indexed = True  # nothing to push
+            return
+        keys = self._free_keys(agent)
+        if keys == agent.free_keys and agent.indexed:
+            if channels == old:
                 return
-            gone = tuple(ch for ch in old_channels if ch not in channels)
-            came = tuple(ch for ch in channels if ch not in old_channels)
-        else:
-            gone, came = old_channels, channels
-        for channel in gone:
-            for pool, k in old_keys:
-                pool.free[channel].remove(k)
-        for channel in came:
-            for pool, k in keys:
-                free = pool.free.get(channel)
-                if free is None:
-                    free = pool.free[channel] = FreeIndex()
-                free.add(k)  # a key removed just above is revived, not pushed again
+            if all(ch in old for ch in channels):  # room lost on a channel: its entries die
+                agent.free_channels = channels
+                return
+        agent.stamp += 1
         agent.free_channels, agent.free_keys = channels, keys
-        if channels:
-            self.dirty_agents[agent.id] = None
+        agent.indexed = False
+        self.unindexed[agent.id] = agent
+        self.dirty_agents[agent.id] = None
 
     def _rebuild_membership(self, agent: Agent, old: AgentConfig) -> None:
         for pool in agent.pools:
@@ -463,10 +500,9 @@ class State:
             if agent.presence is Presence.AVAILABLE:
                 self._staff(old, pool, -1)
         agent.pools = []
-        for channel in agent.free_channels:
-            for pool, k in agent.free_keys:
-                pool.free[channel].remove(k)
+        agent.stamp += 1  # every entry of it dies: it is indexed anew below
         agent.free_channels, agent.free_keys = (), []
+        agent.indexed = True
         for pool in self.pools.values():
             if pool.admits(agent):
                 self._join(agent, pool, index=False)
