@@ -1,0 +1,141 @@
+"""Two special functions every Erlang formula here reduces to, in log space, for arrays.
+
+- ``log_inv_erlang_b(n, a)`` = log(1 / B(n, a)), with B the Erlang B blocking probability. For any
+  real n >= 0 this is the standard continuous extension, 1/B = e^a a^-n Gamma(n + 1, a); for an
+  integer n it is sum_k (a^k / k!) / (a^n / n!).
+- ``log_kummer(x, y)`` = log A(x, y), A(x, y) = sum_{j>=0} y^j / ((x+1)(x+2)...(x+j)), which is
+  1F1(1; x+1; y) = x e^y y^-x gamma(x, y): the sum over the queue states of an M/M/n+M system
+  relative to the state "all n agents busy, nobody waiting" (Garnett, Mandelbaum and Reiman
+  2002, with x = n mu / theta, y = lambda / theta).
+
+Both are computed from scipy's regularized incomplete gamma functions, whose results can underflow
+(below ~1e-300) far from the mode; there the defining series converges fast and is summed instead.
+Working in logs avoids the overflow of a^n / n! at 20,000 agents.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special as sp
+
+Array = npt.NDArray[np.float64]
+
+# Below this the incomplete gamma value has lost its relative precision (or underflowed).
+_TINY = 1e-280
+_EPS = 1e-17
+
+
+def log_inv_erlang_b(n: npt.ArrayLike, a: npt.ArrayLike) -> Array:
+    """log(1/B(n, a)) for agents (or lines) n >= 0 and offered load a >= 0 Erlangs."""
+    n_, a_ = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(n, a))
+    out = np.zeros(n_.shape)
+    pos = a_ > 0
+    out[~pos & (n_ > 0)] = np.inf  # no traffic: nothing is ever blocked
+    if not pos.any():
+        return out
+    nn, aa = n_[pos], a_[pos]
+    q = sp.gammaincc(nn + 1.0, aa)
+    with np.errstate(divide="ignore"):
+        res = aa - nn * np.log(aa) + sp.gammaln(nn + 1.0) + np.log(q)
+    low = q < _TINY  # far more traffic than lines: 1/B = sum_i n(n-1)...(n-i+1) / a^i
+    if low.any():
+        res[low] = _series_falling(nn[low], aa[low])
+    out[pos] = res
+    return out
+
+
+def _series_falling(n: Array, a: Array) -> Array:
+    """log sum_{i>=0} prod_{m<i} (n - m) / a, for a >> n (terms fall at least like (n/a)^i).
+
+    Exact for an integer n (the sum stops at i = n + 1); for a fractional n the series is
+    asymptotic, and a >> n makes its first terms, which are summed, accurate to _EPS."""
+    total = np.ones_like(n)
+    term = np.ones_like(n)
+    active = np.ones(n.shape, dtype=bool)
+    m = 0
+    while active.any():
+        term = np.where(active, term * (n - m) / a, 0.0)
+        total += term
+        active &= np.abs(term) > _EPS * total
+        m += 1
+    return np.log(total)
+
+
+def log_kummer(x: npt.ArrayLike, y: npt.ArrayLike) -> Array:
+    """log A(x, y) for x >= 0, y >= 0 (see the module docstring)."""
+    x_, y_ = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(x, y))
+    out = np.zeros(x_.shape)
+    pos = y_ > 0  # A(x, 0) = 1
+    if not pos.any():
+        return out
+    xx, yy = x_[pos], y_[pos]
+    p = np.where(xx > 0, sp.gammainc(xx, yy), 1.0)  # A(0, y) = e^y
+    with np.errstate(divide="ignore"):
+        res = yy - xx * np.log(yy) + sp.gammaln(xx + 1.0) + np.log(p)
+    low = p < _TINY  # far fewer "arrivals" than "servers": the series falls like (y/x)^j
+    if low.any():
+        res[low] = _series_rising(xx[low], yy[low])
+    out[pos] = res
+    return out
+
+
+def _series_rising(x: Array, y: Array) -> Array:
+    """log sum_{j>=0} prod_{i=1..j} y / (x + i), for y well below x."""
+    total = np.ones_like(x)
+    term = np.ones_like(x)
+    active = np.ones(x.shape, dtype=bool)
+    i = 1
+    while active.any():
+        term = np.where(active, term * y / (x + i), 0.0)
+        total += term
+        active &= term > _EPS * total
+        i += 1
+    return np.log(total)
+
+
+_MAX_CELLS = 1 << 21  # bounds the memory of one block of the windowed sums below
+
+
+def mean_harmonic(z: npt.ArrayLike, y: npt.ArrayLike) -> Array:
+    """E[H_J] where J >= 0 has weights t_j = y^j / ((z+1)...(z+j)) and H_j = sum_{i<=j} 1/(z+i).
+
+    This is -d/dz log A(z, y); in an M/M/n+M queue it is the mean wait, in units of the patience,
+    of a served customer who waited (see erlang_a). The weights are summed over a window around
+    their mode wide enough that what lies outside weighs below e^-45: about 12 standard deviations
+    (sqrt(y)) when they are bell-shaped, or until the geometric decay (y/(z+1))^j has done it."""
+    z_, y_ = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(z, y))
+    out = np.zeros(z_.shape)
+    pos = y_ > 0
+    if not pos.any():
+        return out
+    zz, yy = z_[pos], y_[pos]
+    mode = np.floor(np.maximum(yy - zz, 0.0))
+    bell = 12.0 * np.sqrt(np.maximum(np.maximum(yy, zz), 1.0))
+    with np.errstate(divide="ignore"):
+        geo = np.where(yy < zz + 1.0, 45.0 / np.log((zz + 1.0) / yy), np.inf)
+    half = np.ceil(np.minimum(bell, geo)) + 8.0
+    lo = np.maximum(mode - half, 0.0)
+    width = (mode + half - lo + 1.0).astype(np.int64)
+    h_lo = np.where(lo > 0, sp.digamma(zz + 1.0 + lo) - sp.digamma(zz + 1.0), 0.0)
+    res = np.empty(zz.shape)
+    order = np.argsort(width, kind="stable")
+    start = 0
+    while start < order.size:
+        # rows sorted by window width: a block takes the width of its widest row
+        stop = start + 1
+        while stop < order.size and (stop - start + 1) * width[order[stop]] <= _MAX_CELLS:
+            stop += 1
+        rows = order[start:stop]
+        k = int(width[rows].max())
+        j = lo[rows, None] + np.arange(1, k, dtype=np.float64)[None, :]
+        zr = zz[rows, None]
+        logt = np.cumsum(np.log(yy[rows, None]) - np.log(zr + j), axis=1)
+        h = h_lo[rows, None] + np.cumsum(1.0 / (zr + j), axis=1)
+        logt = np.concatenate([np.zeros((rows.size, 1)), logt], axis=1)
+        h = np.concatenate([h_lo[rows, None], h], axis=1)
+        w = np.exp(logt - logt.max(axis=1, keepdims=True))
+        res[rows] = (w * h).sum(axis=1) / w.sum(axis=1)
+        start = stop
+    out[pos] = res
+    return out

@@ -1,0 +1,202 @@
+"""The fewest agents per interval that meet a target, for many intervals at once.
+
+Erlang C steps up from the first stable staffing (more agents than Erlangs), carrying 1/B by its
+recurrence, so each further agent costs a few array operations. Erlang A may need fewer agents than
+the offered load when customers abandon (a queue that sheds its impatient callers is stable at any
+staffing), so its search starts at zero and bisects; pyworkforce's Erlang A starts at the load
+and over-staffs such queues.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from joignable.planning.erlang_a import erlang_a
+from joignable.planning.erlang_c import erlang_c, p_wait_from_log_inv_b
+from joignable.planning.metrics import (
+    DEFAULT_SL,
+    SHORT_ABANDON,
+    Array,
+    QueueMetrics,
+    as_array,
+    check_sl_name,
+)
+from joignable.planning.special import log_inv_erlang_b
+
+MODELS = ("erlang-c", "erlang-a")
+_MAX_AGENTS = 10_000_000  # a target no staffing below this meets is refused as unattainable
+_SLACK = 1e-12  # a target met to rounding is met
+
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an interval must meet; None means "no such constraint". ``sl`` is a fraction in
+    (0, 1) of contacts within ``within`` seconds under ``sl_definition``; ``asa`` is in seconds
+    (answered contacts only); ``max_abandon`` and ``max_occupancy`` are fractions."""
+
+    sl: float | None = 0.8
+    within: float = 20.0
+    sl_definition: str = DEFAULT_SL
+    asa: float | None = None
+    max_abandon: float | None = None
+    max_occupancy: float | None = None
+    short_abandon: float = SHORT_ABANDON
+
+    def check(self) -> None:
+        check_sl_name(self.sl_definition)
+        if all(v is None for v in (self.sl, self.asa, self.max_abandon, self.max_occupancy)):
+            raise ValueError("give at least one target (sl, asa, max_abandon or max_occupancy)")
+        if self.sl is not None and not 0 < self.sl < 1:
+            raise ValueError("the service-level target must be between 0 and 1, both excluded")
+        if not (math.isfinite(self.within) and self.within >= 0):
+            raise ValueError("within must be a number of seconds, 0 or more")
+        if not (math.isfinite(self.short_abandon) and self.short_abandon >= 0):
+            raise ValueError("short_abandon must be a number of seconds, 0 or more")
+        if self.asa is not None and not (math.isfinite(self.asa) and self.asa > 0):
+            raise ValueError("the ASA target must be a number of seconds above 0")
+        for name, v in (("max_abandon", self.max_abandon), ("max_occupancy", self.max_occupancy)):
+            if v is not None and not 0 < v <= 1:
+                raise ValueError(f"{name} must be above 0 and at most 1")
+
+    def met(self, m: QueueMetrics) -> npt.NDArray[np.bool_]:
+        ok = np.ones(m.agents.shape, dtype=bool)
+        with np.errstate(invalid="ignore"):
+            if self.sl is not None:
+                ok &= m.service_level[self.sl_definition] >= self.sl - _SLACK
+            if self.asa is not None:
+                ok &= m.asa <= self.asa + _SLACK
+            if self.max_abandon is not None:
+                ok &= m.p_abandon <= self.max_abandon + _SLACK
+            if self.max_occupancy is not None:
+                ok &= m.occupancy <= self.max_occupancy + _SLACK
+        return ok
+
+
+@dataclass(frozen=True)
+class Staffing:
+    """``productive`` agents handle contacts; ``agents`` = productive / (1 - shrinkage), rounded
+    up, are the ones to schedule (shrinkage: breaks, training, absence). ``metrics`` are the
+    model's figures at ``productive`` agents."""
+
+    agents: IntArray
+    productive: IntArray
+    metrics: QueueMetrics
+    model: str
+    target: Target
+    shrinkage: Array = field(repr=False)
+
+
+def _inputs(
+    arrivals: npt.ArrayLike,
+    period: npt.ArrayLike,
+    aht: npt.ArrayLike,
+    patience: npt.ArrayLike | None,
+    shrinkage: npt.ArrayLike,
+    model: str,
+) -> tuple[Array, Array, Array, Array]:
+    if model not in MODELS:
+        raise ValueError(f"unknown model {model!r} (known: {', '.join(MODELS)})")
+    if model == "erlang-a" and patience is None:
+        raise ValueError("the erlang-a model needs the customers' mean patience (seconds)")
+    rate = as_array(arrivals, "arrivals") / as_array(period, "period", positive=True)
+    pat = as_array(1.0 if patience is None else patience, "patience", positive=True)
+    shr = as_array(shrinkage, "shrinkage")
+    if np.any(shr >= 1):
+        raise ValueError("shrinkage must be at least 0 and below 1")
+    lam, h, p, s = np.broadcast_arrays(rate, as_array(aht, "aht", positive=True), pat, shr)
+    return lam, h, p, s
+
+
+def staff(
+    arrivals: npt.ArrayLike,
+    period: npt.ArrayLike,
+    aht: npt.ArrayLike,
+    target: Target,
+    *,
+    model: str = "erlang-c",
+    patience: npt.ArrayLike | None = None,
+    shrinkage: npt.ArrayLike = 0.0,
+) -> Staffing:
+    """Staffing for ``arrivals`` contacts per ``period`` seconds of ``aht`` seconds each (arrays
+    broadcast together: one value per interval and queue)."""
+    target.check()
+    lam, h, pat, shr = _inputs(arrivals, period, aht, patience, shrinkage, model)
+    shape = lam.shape
+    lam, h, pat = lam.ravel(), h.ravel(), pat.ravel()  # the searches index rows
+    if model == "erlang-c":
+        n = _search_c(lam, h, target)
+        m = erlang_c(lam, h, n, target.within)
+    else:
+        n = _search_a(lam, h, pat, target)
+        m = erlang_a(lam, h, n, pat, target.within, target.short_abandon)
+    n = n.reshape(shape)
+    scheduled = np.ceil(n / (1.0 - shr) - 1e-9).astype(np.int64)
+    return Staffing(scheduled, n.astype(np.int64), m.reshape(shape), model, target, shr)
+
+
+def _search_c(lam: Array, h: Array, target: Target) -> Array:
+    a = lam * h
+    start = np.floor(a) + 1.0  # stability: more agents than Erlangs
+    if target.max_occupancy is not None:
+        start = np.maximum(start, np.ceil(a / target.max_occupancy - 1e-9))
+    n = np.where(a > 0, start, 0.0)
+    todo = np.flatnonzero(a > 0)
+    log_inv_b = log_inv_erlang_b(n[todo], a[todo])
+    while todo.size:
+        nn, aa, hh = n[todo], a[todo], h[todo]
+        c = p_wait_from_log_inv_b(nn, aa, log_inv_b)
+        drain = (nn - aa) / hh
+        ok = np.ones(todo.size, dtype=bool)
+        if target.sl is not None:
+            ok &= 1.0 - c * np.exp(-drain * target.within) >= target.sl - _SLACK
+        if target.asa is not None:
+            ok &= c / drain <= target.asa + _SLACK
+        todo, log_inv_b = todo[~ok], log_inv_b[~ok]
+        n[todo] += 1.0
+        if todo.size and n[todo].max() > _MAX_AGENTS:
+            raise ValueError("no staffing meets this target")
+        # 1/B(k) = 1 + (k/a) / B(k-1)
+        log_inv_b = np.logaddexp(0.0, np.log(n[todo] / a[todo]) + log_inv_b)
+    return n
+
+
+def _search_a(lam: Array, h: Array, pat: Array, target: Target) -> Array:
+    def met(rows: IntArray, n: Array) -> npt.NDArray[np.bool_]:
+        m = erlang_a(
+            lam[rows],
+            h[rows],
+            n,
+            pat[rows],
+            target.within,
+            target.short_abandon,
+            with_asa=target.asa is not None,
+        )
+        return target.met(m)
+
+    a = lam * h
+    lo = np.zeros(a.shape)
+    hi = np.ceil(a + 3.0 * np.sqrt(a) + 3.0)  # about what Erlang C asks for at 80/20
+    rows = np.flatnonzero(a > 0)
+    hi[a == 0] = 0.0
+    # grow hi until it meets the target, then bisect in [lo, hi] on the rows still open
+    short = rows[~met(rows, hi[rows])]
+    while short.size:
+        lo[short] = hi[short] + 1.0
+        hi[short] = 2.0 * hi[short] + 1.0
+        if hi[short].max() > _MAX_AGENTS:
+            raise ValueError("no staffing meets this target")
+        short = short[~met(short, hi[short])]
+    open_ = rows[lo[rows] < hi[rows]]
+    while open_.size:
+        mid = np.floor(0.5 * (lo[open_] + hi[open_]))
+        ok = met(open_, mid)
+        hi[open_] = np.where(ok, mid, hi[open_])
+        lo[open_] = np.where(ok, lo[open_], mid + 1.0)
+        open_ = open_[lo[open_] < hi[open_]]
+    return hi
