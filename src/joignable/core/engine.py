@@ -98,6 +98,7 @@ class Engine:
         self.clock = clock
         self.state = state if state is not None else State()
         self.pending: list[ev.Event] = []
+        self._steps: dict[str, tuple[QueueConfig, dict[int, list[Requirement]]]] = {}
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -461,7 +462,17 @@ class Engine:
     # -- contacts ----------------------------------------------------------------------------
 
     def _alternatives(self, queue: QueueConfig, step: int, extra: Requirement) -> list[Requirement]:
-        return [_merge(a, extra) for a in step_alternatives(queue, step)]
+        if extra:
+            return [_merge(a, extra) for a in step_alternatives(queue, step)]
+        # Most contacts ask nothing beyond their queue: one list per queue and step, shared by
+        # their events and contacts (none of them changes it).
+        cached = self._steps.get(queue.id)
+        if cached is None or cached[0] is not queue:
+            cached = self._steps[queue.id] = (queue, {})
+        alts = cached[1].get(step)
+        if alts is None:
+            alts = cached[1][step] = step_alternatives(queue, step)
+        return alts
 
     def arrive(
         self,
@@ -839,6 +850,8 @@ class Engine:
         """
         st = self.state
         dirty = st.dirty_agents
+        if not dirty and not st.dirty_contacts:
+            return  # nothing gained room and nothing entered a line (most timers)
         while len(dirty) == 1 and not st.dirty_contacts:
             # The common case: one agent gained room (an end of wrap-up, a release) and it is in
             # no free index yet. Work conservation holds before it: no line with a waiting
@@ -852,11 +865,9 @@ class Engine:
             best: WaitKey | None = None
             for channel in agent.free_channels:
                 for pool, _key in agent.free_keys:
-                    line = pool.waiting.get(channel)
-                    if line:
-                        head = line[0]
-                        if best is None or head < best:
-                            best = head
+                    head = pool.heads.get(channel)
+                    if head is not None and (best is None or head < best):
+                        best = head
             if best is None:
                 break
             self._offer(st.contacts[best[3]], agent, now)  # it may still have room: loop
@@ -891,11 +902,11 @@ class Engine:
         st = self.state
         heads: list[tuple[WaitKey, int, Pool, Channel]] = []
         for n, (pool, channel) in enumerate(lines):
-            line = pool.waiting.get(channel)
-            if line:
+            head = pool.heads.get(channel)
+            if head is not None:
                 free = pool.free.get(channel)
                 if free is not None and free.top() is not None:
-                    heads.append((line[0], n, pool, channel))
+                    heads.append((head, n, pool, channel))
         heapq.heapify(heads)
         while heads:
             head, n, pool, channel = heapq.heappop(heads)
@@ -905,9 +916,9 @@ class Engine:
                 continue  # its free agents were given more urgent work
             self._offer(st.contacts[head[3]], best[-1], now)
             st.index_pending()  # an agent with room left after this offer is back in its lines
-            line = pool.waiting.get(channel)
-            if line and free.top() is not None:
-                heapq.heappush(heads, (line[0], n, pool, channel))
+            head = pool.heads.get(channel)
+            if head is not None and free.top() is not None:
+                heapq.heappush(heads, (head, n, pool, channel))
 
     def _offer(self, contact: Contact, agent: Agent, now: float) -> None:
         self._emit(

@@ -219,6 +219,9 @@ class Pool:
     alternatives: list[Requirement] | None  # None: a named agent's personal line
     fixed_agent: str | None = None
     waiting: dict[Channel, SortedList] = field(default_factory=dict)
+    # The head of each non-empty line: dispatch reads the heads of every line a freed agent
+    # serves, far more often than a line changes.
+    heads: dict[Channel, WaitKey] = field(default_factory=dict)
     free: dict[Channel, FreeIndex] = field(default_factory=dict)
     members: dict[str, Agent] = field(default_factory=dict)
     # Members logged in (available) with capacity on a channel, and that capacity: the estimate
@@ -512,10 +515,15 @@ class State:
         contact.status = Status.WAITING
         pool = self.pool_for(contact, to_agent)
         contact.pool = pool
-        w = pool.waiting.get(contact.route_channel)
+        channel = contact.route_channel
+        w = pool.waiting.get(channel)
         if w is None:
-            w = pool.waiting[contact.route_channel] = SortedList()
-        w.add(contact.key)
+            w = pool.waiting[channel] = SortedList()
+        key = contact.key
+        w.add(key)
+        head = pool.heads.get(channel)
+        if head is None or key < head:
+            pool.heads[channel] = key
         if contact.route_channel is not Channel.CALLBACK:
             self.queue_live[contact.queue] = self.queue_live.get(contact.queue, 0) + 1
         self.dirty_contacts[contact.id] = None
@@ -524,7 +532,14 @@ class State:
         """Take a waiting contact out of its pool's line (it keeps its key to come back)."""
         if contact.status is not Status.WAITING or contact.pool is None:
             return
-        contact.pool.waiting[contact.route_channel].remove(contact.key)
+        pool, channel, key = contact.pool, contact.route_channel, contact.key
+        line = pool.waiting[channel]
+        line.remove(key)
+        if pool.heads[channel] == key:
+            if line:
+                pool.heads[channel] = line[0]
+            else:
+                del pool.heads[channel]
         if contact.route_channel is not Channel.CALLBACK:
             self.queue_live[contact.queue] -= 1
 
