@@ -23,6 +23,7 @@ import msgspec
 
 from joignable.core import events as ev
 from joignable.core.errors import DomainError
+from joignable.planning.cli import plan
 
 DAY = 86_400.0
 
@@ -465,6 +466,8 @@ def demo_command(
     if result.interrupted:
         raise click.exceptions.Exit(130)
 
+
+main.add_command(plan)
 
 if __name__ == "__main__":
     main()

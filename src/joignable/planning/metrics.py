@@ -13,11 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from joignable.core.service_level import DEFAULT_SL, SL_DEFINITIONS
+from joignable.core.service_level import DEFAULT_SL
+from joignable.planning.names import PLANNING_SL
 
 Array = npt.NDArray[np.float64]
-
-PLANNING_SL: tuple[str, ...] = tuple(name for name in SL_DEFINITIONS if name != "callbacks_kept")
 
 # docs/kpis.md: a caller who left in less than S seconds is a short abandon (default S = 5 s).
 SHORT_ABANDON = 5.0

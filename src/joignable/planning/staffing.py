@@ -25,9 +25,9 @@ from joignable.planning.metrics import (
     as_array,
     check_sl_name,
 )
+from joignable.planning.names import MODELS
 from joignable.planning.special import log_inv_erlang_b
 
-MODELS = ("erlang-c", "erlang-a")
 _MAX_AGENTS = 10_000_000  # a target no staffing below this meets is refused as unattainable
 _SLACK = 1e-12  # a target met to rounding is met
 

@@ -1,0 +1,292 @@
+"""``joignable plan``: staffing and the cost of unanswered customers, from the command line.
+
+Thin: parse, call ``staffing`` or ``cost``, print (``--json``: one JSON document on stdout).
+Bad input, whether caught by click or by the library, is one line on stderr,
+``error [invalid_input]: ...``, with exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, fields
+from typing import Any
+
+import click
+
+from joignable.core.service_level import DEFAULT_SL, SL_DEFINITIONS
+from joignable.planning.names import MODELS, PLANNING_SL
+
+# NumPy and SciPy are imported by the commands, not here: every `joignable` command loads this.
+
+
+class PlanGroup(click.Group):
+    """Turns refused input into one line on stderr and exit status 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as exc:
+            raise _refuse(exc.format_message()) from None
+        except ValueError as exc:
+            raise _refuse(str(exc)) from None
+
+
+def _refuse(message: str) -> click.exceptions.Exit:
+    click.echo(f"error [invalid_input]: {message}", err=True)
+    return click.exceptions.Exit(2)
+
+
+def _num(value: Any) -> Any:
+    """JSON-ready: NaN and infinity become null."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value
+
+
+def _echo_json(document: Any) -> None:
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+
+
+@click.group("plan", cls=PlanGroup)
+def plan() -> None:
+    """Queueing math for planners: staffing per interval, the cost of unanswered customers."""
+
+
+def _metrics_lines(m: Any, within: float) -> list[str]:
+    r = m.row()
+
+    def pct(v: Any) -> str:
+        return "none" if v is None else f"{100 * v:.2f} %"
+
+    asa = r["asa"]
+    lines = [
+        f"  offered load       {r['load']:.3f} Erlangs",
+        f"  P(wait)            {pct(r['p_wait'])}",
+        f"  P(abandon)         {pct(r['p_abandon'])}",
+        f"  ASA (answered)     {'none' if asa is None else f'{asa:.2f} s'}",
+        f"  occupancy          {pct(r['occupancy'])}",
+        f"  service level within {within:g} s:",
+    ]
+    sl = r["service_level"]
+    assert isinstance(sl, dict)
+    for name, value in sl.items():
+        mark = "  (default)" if name == DEFAULT_SL else ""
+        lines.append(f"    {pct(value):>9}  {name}{mark}")
+    return lines
+
+
+@plan.command("staffing")
+@click.option("--arrivals", type=float, required=True, help="Contacts arriving in the period.")
+@click.option("--period", type=float, required=True, help="Length of the period, in seconds.")
+@click.option("--aht", type=float, required=True, help="Average handle time, in seconds.")
+@click.option("--sl", type=float, default=0.8, show_default=True, help="Target, in (0, 1).")
+@click.option("--within", type=float, default=20.0, show_default=True, help="T, in seconds.")
+@click.option("--patience", type=float, help="Customers' mean patience, seconds (erlang-a).")
+@click.option("--model", type=click.Choice(MODELS), default="erlang-c", show_default=True)
+@click.option(
+    "--sl-definition",
+    type=click.Choice(PLANNING_SL),
+    default=DEFAULT_SL,
+    show_default=True,
+    help="Which service level the target is on (see docs/kpis.md).",
+)
+@click.option("--shrinkage", type=float, default=0.0, show_default=True, help="In [0, 1).")
+@click.option("--max-occupancy", type=float, help="At most this occupancy, in (0, 1].")
+@click.option("--asa", "max_asa", type=float, help="At most this ASA, in seconds.")
+@click.option("--max-abandon", type=float, help="At most this share abandoning (erlang-a).")
+@click.option(
+    "--short-abandon",
+    type=float,
+    default=5.0,
+    show_default=True,
+    help="S: abandons shorter than this are short abandons, in seconds.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def staffing_command(
+    arrivals: float,
+    period: float,
+    aht: float,
+    sl: float,
+    within: float,
+    patience: float | None,
+    model: str,
+    sl_definition: str,
+    shrinkage: float,
+    max_occupancy: float | None,
+    max_asa: float | None,
+    max_abandon: float | None,
+    short_abandon: float,
+    as_json: bool,
+) -> None:
+    """The fewest agents that meet the target, and every figure at that staffing."""
+    from joignable.planning.staffing import Target, staff
+
+    if max_abandon is not None and model != "erlang-a":
+        raise ValueError("--max-abandon needs --model erlang-a (Erlang C has no abandons)")
+    target = Target(sl, within, sl_definition, max_asa, max_abandon, max_occupancy, short_abandon)
+    s = staff(arrivals, period, aht, target, model=model, patience=patience, shrinkage=shrinkage)
+    agents, productive = int(s.agents), int(s.productive)
+    if as_json:
+        row = s.metrics.row()
+        row.pop("agents")
+        _echo_json(
+            {
+                "agents": agents,
+                "productive_agents": productive,
+                "model": model,
+                "inputs": {
+                    "arrivals": arrivals,
+                    "period": period,
+                    "aht": aht,
+                    "patience": patience,
+                    "shrinkage": shrinkage,
+                    "short_abandon": short_abandon,
+                },
+                "target": {
+                    "sl": sl,
+                    "within": within,
+                    "sl_definition": sl_definition,
+                    "asa": max_asa,
+                    "max_abandon": max_abandon,
+                    "max_occupancy": max_occupancy,
+                },
+                **row,
+                "definitions": {k: SL_DEFINITIONS[k] for k in PLANNING_SL},
+            }
+        )
+        return
+    click.echo(
+        f"agents: {agents}"
+        + (
+            f" to schedule ({productive} handling contacts, {shrinkage:.0%} shrinkage)"
+            if agents != productive
+            else ""
+        )
+    )
+    click.echo(f"model {model}; target {sl:.0%} within {within:g} s ({sl_definition})")
+    for line in _metrics_lines(s.metrics, within):
+        click.echo(line)
+
+
+def _arrival_list(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"--arrivals {text!r}: give numbers separated by commas") from None
+    if not values:
+        raise ValueError("--arrivals: give at least one number")
+    return values
+
+
+@plan.command("cost")
+@click.option(
+    "--arrivals",
+    required=True,
+    help="Contacts per period: one number, or one per interval separated by commas (a day).",
+)
+@click.option("--period", type=float, required=True, help="Length of an interval, in seconds.")
+@click.option("--aht", type=float, required=True, help="Average handle time, in seconds.")
+@click.option("--patience", type=float, required=True, help="Mean patience, in seconds.")
+@click.option("--value", type=float, required=True, help="What a handled contact is worth.")
+@click.option("--agent-cost", type=float, required=True, help="One agent, per hour.")
+@click.option(
+    "--give-up-share",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Of those who abandon (and are not called back), the share lost for good.",
+)
+@click.option("--repeat-cost", type=float, default=0.0, show_default=True)
+@click.option("--callback-share", type=float, default=0.0, show_default=True)
+@click.option("--callback-cost", type=float, default=0.0, show_default=True)
+@click.option("--shrinkage", type=float, default=0.0, show_default=True, help="In [0, 1).")
+@click.option(
+    "--unanswered",
+    type=float,
+    default=0.15,
+    show_default=True,
+    help="The policy to price: at most this share of callers unanswered (abandoning).",
+)
+@click.option("--agents", "fixed", type=int, help="Also price this staffing (every interval).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def cost_command(
+    arrivals: str,
+    period: float,
+    aht: float,
+    patience: float,
+    value: float,
+    agent_cost: float,
+    give_up_share: float,
+    repeat_cost: float,
+    callback_share: float,
+    callback_cost: float,
+    shrinkage: float,
+    unanswered: float,
+    fixed: int | None,
+    as_json: bool,
+) -> None:
+    """The money lost to unanswered customers, the cheapest staffing, the price of a policy."""
+    import numpy as np
+
+    from joignable.planning.cost import Economics, cheapest, costs, curve, policy
+
+    if not 0 < unanswered < 1:
+        raise ValueError("--unanswered must be between 0 and 1, both excluded")
+    if fixed is not None and fixed < 0:
+        raise ValueError("--agents must not be negative")
+    arr = np.array(_arrival_list(arrivals))
+    econ = Economics(value, agent_cost, give_up_share, repeat_cost, callback_share, callback_cost)
+    args = (arr, period, aht, patience, econ)
+    best = cheapest(*args, shrinkage=shrinkage)
+    pol = policy(*args, unanswered, shrinkage=shrinkage)
+    plans = {"cheapest": best, f"at_most_{unanswered:g}_unanswered": pol}
+    if fixed is not None:
+        plans[f"{fixed}_agents"] = costs(arr, period, aht, patience, fixed, econ, shrinkage)
+    day = {name: {k: _num(v) for k, v in c.sum().items()} for name, c in plans.items()}
+    price = day[f"at_most_{unanswered:g}_unanswered"]["total"] - day["cheapest"]["total"]
+    if as_json:
+        doc: dict[str, Any] = {
+            "intervals": len(arr),
+            "economics": asdict(econ),
+            "shrinkage": shrinkage,
+            "plans": day,
+            "per_interval": {
+                name: {k: [_num(x) for x in v] for k, v in _columns(c).items()}
+                for name, c in plans.items()
+            },
+            "policy_price": price,
+        }
+        if len(arr) == 1:
+            c = curve(arr[0], period, aht, patience, econ, shrinkage)
+            doc["curve"] = [
+                {"agents": int(n), "staff": _num(s), "unanswered": _num(u), "total": _num(t)}
+                for n, s, u, t in zip(
+                    c.agents.ravel(),
+                    c.staff.ravel(),
+                    c.unanswered.ravel(),
+                    c.total.ravel(),
+                    strict=True,
+                )
+            ]
+        _echo_json(doc)
+        return
+    click.echo(
+        f"{len(arr)} interval(s) of {period:g} s; agents scheduled, contacts and money are"
+        " summed over them"
+    )
+    click.echo(
+        f"{'plan':<28}{'agents':>8}{'abandoned':>11}{'staff':>12}{'unanswered':>12}{'total':>12}"
+    )
+    for name, d in day.items():
+        click.echo(
+            f"{name:<28}{d['scheduled']:>8.0f}{d['abandoned']:>11.1f}{d['staff']:>12.2f}"
+            f"{d['unanswered']:>12.2f}{d['total']:>12.2f}"
+        )
+    click.echo(
+        f"price of the policy 'at most {unanswered:.0%} unanswered' over the cheapest: {price:.2f}"
+    )
+
+
+def _columns(c: Any) -> dict[str, list[float]]:
+    return {f.name: [float(x) for x in getattr(c, f.name).ravel()] for f in fields(c)}
