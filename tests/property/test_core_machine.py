@@ -781,7 +781,10 @@ class CoreMachine(RuleBasedStateMachine):
             assert {k: v for k, v in pool.staffed.items() if v} == dict(staffed), pool.key
             assert {k: v for k, v in pool.slots.items() if v} == dict(slots), pool.key
             for ch in Channel:
-                free = list(pool.free.get(ch, []))
+                if ch not in pool.free:  # indexed from its first contact on: none came yet
+                    assert ch not in pool.waiting, f"{pool.key} has a line on {ch} but no index"
+                    continue
+                free = list(pool.free[ch])
                 want = sorted(
                     pool.free_key(s.agents[aid]) for aid in members if has_room(s.agents[aid], ch)
                 )

@@ -364,10 +364,21 @@ class State:
             for channel in agent.free_channels:
                 for pool, entry in entries:
                     free = pool.free.get(channel)
-                    if free is None:
-                        free = pool.free[channel] = FreeIndex(channel)
-                    free.push(entry)
+                    if free is not None:  # a line no contact ever entered has no index yet
+                        free.push(entry)
         self.unindexed.clear()
+
+    def _activate(self, pool: Pool, channel: Channel) -> FreeIndex:
+        """Open the free index of a line at its first contact. Lines are indexed only once used:
+        an agent often serves pools on channels their contacts never come on (a voice agent in
+        a chat queue's pool), and every index it is in costs at each offer and wrap-up."""
+        free = pool.free[channel] = FreeIndex(channel)
+        for agent in pool.members.values():
+            if agent.indexed and channel in agent.free_channels:
+                for p, k in agent.free_keys:
+                    if p is pool:
+                        free.push(k + (agent.stamp, agent))
+        return free
 
     # -- pools and indexes -------------------------------------------------------------------
 
@@ -434,9 +445,8 @@ class State:
                 entry = k + (agent.stamp, agent)
                 for channel in agent.free_channels:
                     free = pool.free.get(channel)
-                    if free is None:
-                        free = pool.free[channel] = FreeIndex(channel)
-                    free.push(entry)
+                    if free is not None:
+                        free.push(entry)
             self.dirty_agents[agent.id] = None
 
     @staticmethod
@@ -519,6 +529,8 @@ class State:
         w = pool.waiting.get(channel)
         if w is None:
             w = pool.waiting[channel] = SortedList()
+            if channel not in pool.free:
+                self._activate(pool, channel)
         key = contact.key
         w.add(key)
         head = pool.heads.get(channel)
