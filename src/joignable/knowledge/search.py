@@ -1,0 +1,224 @@
+"""Knowledge search: BM25 and dense retrieval fused, each result saying why it matched.
+
+Each language has its own lexical index (its analyzer differs); the dense model is multilingual
+but results stay in the query's language, which is given or guessed. Fusion is a weighted sum of
+normalised scores over the union of both retrievers' candidates: BM25 divided by the best BM25
+score of the query, cosine similarity min-max scaled over the dense candidates (e5 similarities
+are squeezed into a narrow band, so raw cosines would be meaningless to add). The weights were
+tuned on held-out *training* phrasings of BANKING77, not on its test set (benchmarks/knowledge.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+from joignable.knowledge.dense import DenseIndex
+from joignable.knowledge.embedding import Embedder, Vectors
+from joignable.knowledge.lexical import LexicalIndex, QueryTerm
+from joignable.knowledge.text import LANGS, Lang, detect_language
+from joignable.knowledge.thesaurus import Thesaurus
+
+Mode = Literal["hybrid", "lexical", "dense"]
+ReasonKind = Literal["term", "typo", "synonym", "semantic"]
+
+
+@dataclass(frozen=True)
+class SearchDoc:
+    """What search sees of an article or a flow: its title and every text that should find it
+    (body, tags, the phrasings customers and agents used)."""
+
+    id: str
+    lang: Lang
+    title: str
+    texts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reason:
+    kind: ReasonKind
+    text: str
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    title: str
+    score: float
+    lexical: float  # BM25 relative to the query's best, 0..1
+    dense: float  # cosine similarity of the closest passage (0 when dense is off)
+    why: tuple[Reason, ...]
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How lexical and dense scores are combined; ``pool`` candidates are taken from each."""
+
+    lexical: float = 0.35
+    dense: float = 0.65
+    pool: int = 50
+
+
+@dataclass(frozen=True)
+class Signals:
+    """One query's raw scores: BM25 per document, cosine per passage and per document."""
+
+    part: _Part
+    terms: list[QueryTerm]
+    lexical: NDArray[np.float32]
+    sims: NDArray[np.float32] | None
+    dense: NDArray[np.float32] | None
+
+
+@dataclass
+class _Part:
+    """The documents of one language and their indexes."""
+
+    docs: list[SearchDoc]
+    lexical: LexicalIndex
+    dense: DenseIndex | None = None
+    ids: dict[str, int] = field(default_factory=dict)
+
+
+class KnowledgeIndex:
+    """An immutable search index over documents; rebuild it when the base changes (embeddings
+    of unchanged texts are reused through ``CachedEmbedder``)."""
+
+    def __init__(
+        self,
+        docs: Sequence[SearchDoc],
+        *,
+        thesaurus: Thesaurus | None = None,
+        embedder: Embedder | None = None,
+        fusion: Fusion | None = None,
+    ) -> None:
+        self.fusion = fusion or Fusion()
+        self.embedder = embedder
+        self._parts: dict[Lang, _Part] = {}
+        for lang in LANGS:
+            mine = [d for d in docs if d.lang == lang]
+            if not mine:
+                continue
+            lexical = LexicalIndex(lang, [" ".join((d.title, *d.texts)) for d in mine], thesaurus)
+            dense = None
+            if embedder is not None:
+                dense = DenseIndex([_passages(d) for d in mine], embedder)
+            self._parts[lang] = _Part(mine, lexical, dense, {d.id: i for i, d in enumerate(mine)})
+
+    @property
+    def dense_available(self) -> bool:
+        return self.embedder is not None
+
+    def languages(self) -> list[Lang]:
+        return list(self._parts)
+
+    def search(
+        self,
+        query: str,
+        *,
+        lang: Lang | None = None,
+        k: int = 10,
+        mode: Mode = "hybrid",
+        vector: Vectors | None = None,
+    ) -> list[Hit]:
+        """The ``k`` best documents for ``query``, best first. ``vector`` is the query's
+        embedding when the caller already has it (batch evaluation)."""
+        if not self._parts or not query.strip():
+            return []
+        s = self.signals(query, lang=lang, mode=mode, vector=vector)
+        part = s.part
+        fused = s.lexical if s.dense is None else fuse(s.lexical, s.dense, self.fusion)
+        if mode == "dense" and s.dense is not None:
+            fused = s.dense
+        best_lex = float(s.lexical.max()) if len(s.lexical) else 0.0
+        hits: list[Hit] = []
+        for i in top(fused, k):
+            if fused[i] <= 0 and s.dense is None:
+                break  # lexical only: nothing else matched a single word
+            why = _lexical_reasons(part.lexical.matched(int(i), s.terms))
+            cos = 0.0
+            if s.sims is not None and s.dense is not None and part.dense is not None:
+                cos = float(s.dense[i])
+                near = part.dense.best_passage(int(i), s.sims)
+                why.append(Reason("semantic", f'close in meaning to "{near}" ({cos:.2f})'))
+            doc = part.docs[int(i)]
+            rel = float(s.lexical[i]) / best_lex if best_lex > 0 else 0.0
+            hits.append(Hit(doc.id, doc.title, float(fused[i]), rel, cos, tuple(why)))
+        return hits
+
+    def signals(
+        self,
+        query: str,
+        *,
+        lang: Lang | None = None,
+        mode: Mode = "hybrid",
+        vector: Vectors | None = None,
+    ) -> Signals:
+        """Both retrievers' scores for every document of the query's language, unfused."""
+        if not self._parts:
+            raise LookupError("the index holds no document")
+        part = self._part(lang or detect_language(query, default=next(iter(self._parts))))
+        terms = part.lexical.query_terms(query) if mode != "dense" else []
+        lex = part.lexical.scores(terms) if terms else np.zeros(len(part.docs), np.float32)
+        sims = dense = None
+        if mode != "lexical" and part.dense is not None:
+            q = part.dense.query_vector(query) if vector is None else vector
+            sims = part.dense.similarities(q)
+            dense = part.dense.doc_scores(sims)
+        return Signals(part, terms, lex, sims, dense)
+
+    def ids(self, lang: Lang) -> list[str]:
+        """Document ids of a language, in the order ``signals`` scores them."""
+        return [d.id for d in self._parts[lang].docs] if lang in self._parts else []
+
+    def _part(self, lang: Lang) -> _Part:
+        if lang in self._parts:
+            return self._parts[lang]
+        return next(iter(self._parts.values()))
+
+
+def fuse(lex: NDArray[np.float32], dense: NDArray[np.float32], f: Fusion) -> NDArray[np.float32]:
+    """Weighted sum of normalised scores over the union of both top-``pool`` candidate sets;
+    every other document scores 0."""
+    n = len(lex)
+    pool = min(f.pool, n)
+    cand = np.union1d(top(lex, pool), top(dense, pool))
+    out = np.zeros(n, dtype=np.float32)
+    best_lex = float(lex.max())
+    lex_part = lex[cand] / best_lex if best_lex > 0 else np.zeros(len(cand), np.float32)
+    d = dense[cand]
+    floor = float(np.sort(dense)[-pool]) if pool else 0.0
+    span = float(d.max()) - floor
+    dense_part = np.clip((d - floor) / span, 0.0, 1.0) if span > 0 else np.ones(len(cand))
+    out[cand] = f.lexical * lex_part + f.dense * dense_part
+    return out
+
+
+def top(scores: NDArray[np.float32], k: int) -> NDArray[np.intp]:
+    """Indexes of the ``k`` highest scores, best first (ties: lower index first)."""
+    k = min(k, len(scores))
+    if k <= 0:
+        return np.zeros(0, dtype=np.intp)
+    part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
+    return part[np.lexsort((part, -scores[part]))]
+
+
+def _passages(d: SearchDoc) -> list[str]:
+    """What the dense model embeds of a document: the title and each text apart."""
+    return [t for t in (d.title, *d.texts) if t.strip()] or [d.id]
+
+
+def _lexical_reasons(matched: list[QueryTerm]) -> list[Reason]:
+    out: list[Reason] = []
+    for q in matched:
+        if q.kind == "term":
+            out.append(Reason("term", f'"{q.typed}"'))
+        elif q.kind == "typo":
+            out.append(Reason("typo", f'"{q.typed}" read as "{q.via}"'))
+        else:
+            out.append(Reason("synonym", f'"{q.via}", a synonym of "{q.typed}"'))
+    return out
