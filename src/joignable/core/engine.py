@@ -864,7 +864,7 @@ class Engine:
                 break
             best: WaitKey | None = None
             for channel in agent.free_channels:
-                for pool, _key in agent.free_keys:
+                for pool in agent.pools:
                     head = pool.heads.get(channel)
                     if head is not None and (best is None or head < best):
                         best = head
@@ -887,7 +887,7 @@ class Engine:
         for aid in agents:
             agent = st.agents[aid]
             for channel in agent.free_channels:
-                for pool, _key in agent.free_keys:
+                for pool in agent.pools:
                     lines[(pool, channel)] = None
         for cid in contacts:
             c = st.contacts.get(cid)

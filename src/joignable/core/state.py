@@ -108,18 +108,13 @@ class Agent:
     # same key whatever the channel). Its entries in the free indexes are live while they carry
     # its current stamp (see FreeIndex); ``indexed`` says they have been pushed.
     free_channels: tuple[Channel, ...] = ()
-    free_keys: list[tuple[Pool, FreeKey]] = field(default_factory=list)
+    free_keys: list[tuple[Pool, FreeKey]] | None = field(default_factory=list)  # None: not yet
     stamp: int = 0
     indexed: bool = True
 
     @property
     def id(self) -> str:
         return self.config.id
-
-    @property
-    def free_entries(self) -> dict[tuple[Pool, Channel], FreeKey]:
-        """Where it is indexed as free: (line, channel) -> its key there."""
-        return {(p, ch): k for ch in self.free_channels for p, k in self.free_keys}
 
     def total_load(self) -> int:
         return sum(self.load.values())
@@ -360,7 +355,10 @@ class State:
                 continue
             agent.indexed = True
             stamp = agent.stamp
-            entries = [(pool, k + (stamp, agent)) for pool, k in agent.free_keys]
+            keys = agent.free_keys
+            if keys is None:  # computed only now: most freed agents get work before this
+                keys = agent.free_keys = self._free_keys(agent)
+            entries = [(pool, k + (stamp, agent)) for pool, k in keys]
             for channel in agent.free_channels:
                 for pool, entry in entries:
                     free = pool.free.get(channel)
@@ -374,7 +372,7 @@ class State:
         a chat queue's pool), and every index it is in costs at each offer and wrap-up."""
         free = pool.free[channel] = FreeIndex(channel)
         for agent in pool.members.values():
-            if agent.indexed and channel in agent.free_channels:
+            if agent.indexed and channel in agent.free_channels and agent.free_keys:
                 for p, k in agent.free_keys:
                     if p is pool:
                         free.push(k + (agent.stamp, agent))
@@ -438,7 +436,8 @@ class State:
             return
         if self.replaying:
             self.stale[agent.id] = agent
-        elif agent.free_channels:  # free now: it enters the new line on those channels
+        elif agent.free_channels and agent.free_keys is not None:
+            # free and keyed now: it enters the new line on those channels
             k = pool.free_key(agent)
             agent.free_keys.append((pool, k))
             if agent.indexed:
@@ -494,13 +493,15 @@ class State:
                 agent.free_channels, agent.free_keys = (), []
                 agent.indexed = True  # nothing to push
             return
-        keys = self._free_keys(agent)
-        if keys == agent.free_keys and agent.indexed:
-            if channels == old:
-                return
-            if all(ch in old for ch in channels):  # room lost on a channel: its entries die
-                agent.free_channels = channels
-                return
+        keys = None
+        if old and agent.indexed:  # still free: its entries may stay if its keys did not move
+            keys = self._free_keys(agent)
+            if keys == agent.free_keys:
+                if channels == old:
+                    return
+                if all(ch in old for ch in channels):  # room lost on a channel: entries die
+                    agent.free_channels = channels
+                    return
         agent.stamp += 1
         agent.free_channels, agent.free_keys = channels, keys
         agent.indexed = False
