@@ -25,7 +25,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special as sp
 
-from joignable.planning.metrics import SHORT_ABANDON, Array, QueueMetrics, as_array
+from joignable.planning.metrics import (
+    PLANNING_SL,
+    SHORT_ABANDON,
+    Array,
+    QueueMetrics,
+    as_array,
+    check_sl_name,
+)
 from joignable.planning.special import log_inv_erlang_b, log_kummer, mean_harmonic
 
 
@@ -42,7 +49,7 @@ class _Chain:
         with np.errstate(divide="ignore", invalid="ignore"):
             # log(1/B - 1); -inf when B = 1 (no agent)
             log_inv_b_minus_1 = log_inv_b + np.log1p(-np.exp(-log_inv_b))
-            self.p_wait = sp.expit(self.log_a - log_inv_b_minus_1)
+            self.p_wait: Array = sp.expit(self.log_a - log_inv_b_minus_1)
             self.log_ratio = np.log(self.x / (self.x + 1.0))  # -inf with no agent
             self.served_if_wait = np.exp(
                 self.log_ratio + log_kummer(self.x + 1.0, self.y) - self.log_a
@@ -53,11 +60,10 @@ class _Chain:
         # not 1 - p_abandon: that loses the digits of a small share answered
         self.answered = (1.0 - self.p_wait) + self.p_wait * self.served_if_wait
 
-    def within(self, t: Array) -> tuple[Array, Array]:
-        """(served with a wait <= t, left or served with a wait <= t), both over all arrivals."""
+    def served_within(self, t: Array) -> Array:
+        """The share of arrivals served with a wait <= t."""
         z = self.y * np.exp(-t / self.pat)
         with np.errstate(over="ignore", invalid="ignore"):
-            late = np.exp(-self.n * t / self.h + self.y - z + log_kummer(self.x, z) - self.log_a)
             served_late = np.exp(
                 self.log_ratio
                 - (self.n / self.h + 1.0 / self.pat) * t
@@ -66,13 +72,19 @@ class _Chain:
                 + log_kummer(self.x + 1.0, z)
                 - self.log_a
             )
-        late = np.where(np.isfinite(late), late, 1.0)
         served_late = np.where(np.isfinite(served_late), served_late, self.served_if_wait)
-        served = (1.0 - self.p_wait) + self.p_wait * np.maximum(
-            self.served_if_wait - served_late, 0.0
-        )
+        waited_in_time = np.maximum(self.served_if_wait - served_late, 0.0)
+        return np.asarray((1.0 - self.p_wait) + self.p_wait * waited_in_time, dtype=np.float64)
+
+    def resolved_within(self, t: Array, served: Array) -> Array:
+        """The share of arrivals served or gone with a wait <= t (``served``: served_within(t)):
+        1 - P(V > t and patience > t)."""
+        z = self.y * np.exp(-t / self.pat)
+        with np.errstate(over="ignore", invalid="ignore"):
+            late = np.exp(-self.n * t / self.h + self.y - z + log_kummer(self.x, z) - self.log_a)
+        late = np.where(np.isfinite(late), late, 1.0)
         resolved = 1.0 - np.exp(-t / self.pat) * self.p_wait * np.minimum(late, 1.0)
-        return served, np.maximum(resolved, served)
+        return np.maximum(resolved, served)
 
 
 def erlang_a(
@@ -84,11 +96,13 @@ def erlang_a(
     short_abandon: npt.ArrayLike = SHORT_ABANDON,
     *,
     with_asa: bool = True,
+    sl_names: tuple[str, ...] = PLANNING_SL,
 ) -> QueueMetrics:
     """Figures for ``rate`` arrivals per second, ``aht`` seconds of handling, ``agents`` agents,
     a mean patience of ``patience`` seconds, the service-level threshold ``within`` and the
-    short-abandon threshold ``short_abandon`` (seconds; all broadcast together). ``with_asa=False``
-    skips the ASA (NaN), the one figure that needs a sum over queue lengths."""
+    short-abandon threshold ``short_abandon`` (seconds; all broadcast together). A search that
+    needs fewer figures can skip the ASA (``with_asa=False``: NaN), the one figure that needs a
+    sum over queue lengths, and compute only the service levels in ``sl_names``."""
     lam, h, n, pat, t, s = np.broadcast_arrays(
         as_array(rate, "rate"),
         as_array(aht, "aht", positive=True),
@@ -97,22 +111,24 @@ def erlang_a(
         as_array(within, "within"),
         as_array(short_abandon, "short_abandon"),
     )
+    for name in sl_names:
+        check_sl_name(name)
     ch = _Chain(lam, h, n, pat)
-    served_t, resolved_t = ch.within(t)
-    served_s, resolved_s = ch.within(s)
-    short = np.maximum(resolved_s - served_s, 0.0)  # left before S seconds
     answered = ch.answered
+    served_t = ch.served_within(t)
+    sl: dict[str, Array] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
-        sl = {
-            "answered_within_t_over_offered": served_t,
-            "answered_within_t_over_answered": np.where(
-                answered > 0, np.minimum(served_t / answered, 1.0), np.nan
-            ),
-            "answered_within_t_over_offered_minus_short_abandons": np.where(
-                short < 1, np.minimum(served_t / (1.0 - short), 1.0), np.nan
-            ),
-            "answered_or_abandoned_within_t_over_offered": resolved_t,
-        }
+        for name in sl_names:
+            if name == "answered_within_t_over_offered":
+                sl[name] = served_t
+            elif name == "answered_within_t_over_answered":
+                sl[name] = np.where(answered > 0, np.minimum(served_t / answered, 1.0), np.nan)
+            elif name == "answered_within_t_over_offered_minus_short_abandons":
+                served_s = ch.served_within(s)
+                short = np.maximum(ch.resolved_within(s, served_s) - served_s, 0.0)  # left < S
+                sl[name] = np.where(short < 1, np.minimum(served_t / (1.0 - short), 1.0), np.nan)
+            else:
+                sl[name] = ch.resolved_within(t, served_t)
         occ = np.where(n > 0, np.minimum(ch.a * answered / n, 1.0), 0.0)
         if with_asa:
             # E[wait; served] = P(wait) P(served | waited) (1/(x+1) + E[H]) * patience

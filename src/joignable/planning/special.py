@@ -119,23 +119,21 @@ def mean_harmonic(z: npt.ArrayLike, y: npt.ArrayLike) -> Array:
     width = (mode + half - lo + 1.0).astype(np.int64)
     h_lo = np.where(lo > 0, sp.digamma(zz + 1.0 + lo) - sp.digamma(zz + 1.0), 0.0)
     res = np.empty(zz.shape)
-    order = np.argsort(width, kind="stable")
-    start = 0
-    while start < order.size:
-        # rows sorted by window width: a block takes the width of its widest row
-        stop = start + 1
-        while stop < order.size and (stop - start + 1) * width[order[stop]] <= _MAX_CELLS:
-            stop += 1
-        rows = order[start:stop]
-        k = int(width[rows].max())
-        j = lo[rows, None] + np.arange(1, k, dtype=np.float64)[None, :]
-        zr = zz[rows, None]
-        logt = np.cumsum(np.log(yy[rows, None]) - np.log(zr + j), axis=1)
-        h = h_lo[rows, None] + np.cumsum(1.0 / (zr + j), axis=1)
-        logt = np.concatenate([np.zeros((rows.size, 1)), logt], axis=1)
-        h = np.concatenate([h_lo[rows, None], h], axis=1)
-        w = np.exp(logt - logt.max(axis=1, keepdims=True))
-        res[rows] = (w * h).sum(axis=1) / w.sum(axis=1)
-        start = stop
+    # rows of similar widths together (powers of two), in blocks of bounded memory
+    bucket = np.ceil(np.log2(width)).astype(np.int64)
+    for b in np.unique(bucket):
+        members = np.flatnonzero(bucket == b)
+        k = int(width[members].max())
+        step = max(1, _MAX_CELLS // k)
+        for first in range(0, members.size, step):
+            rows = members[first : first + step]
+            j = lo[rows, None] + np.arange(1, k, dtype=np.float64)[None, :]
+            zr = zz[rows, None]
+            logt = np.cumsum(np.log(yy[rows, None]) - np.log(zr + j), axis=1)
+            h = h_lo[rows, None] + np.cumsum(1.0 / (zr + j), axis=1)
+            logt = np.concatenate([np.zeros((rows.size, 1)), logt], axis=1)
+            h = np.concatenate([h_lo[rows, None], h], axis=1)
+            w = np.exp(logt - logt.max(axis=1, keepdims=True))
+            res[rows] = (w * h).sum(axis=1) / w.sum(axis=1)
     out[pos] = res
     return out

@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from joignable.planning.erlang_a import erlang_a
-from joignable.planning.erlang_c import erlang_c, p_wait_from_log_inv_b
+from joignable.planning.erlang_c import erlang_c
 from joignable.planning.metrics import (
     DEFAULT_SL,
     SHORT_ABANDON,
@@ -146,23 +146,32 @@ def _search_c(lam: Array, h: Array, target: Target) -> Array:
     if target.max_occupancy is not None:
         start = np.maximum(start, np.ceil(a / target.max_occupancy - 1e-9))
     n = np.where(a > 0, start, 0.0)
-    todo = np.flatnonzero(a > 0)
-    log_inv_b = log_inv_erlang_b(n[todo], a[todo])
-    while todo.size:
-        nn, aa, hh = n[todo], a[todo], h[todo]
-        c = p_wait_from_log_inv_b(nn, aa, log_inv_b)
-        drain = (nn - aa) / hh
-        ok = np.ones(todo.size, dtype=bool)
-        if target.sl is not None:
-            ok &= 1.0 - c * np.exp(-drain * target.within) >= target.sl - _SLACK
-        if target.asa is not None:
-            ok &= c / drain <= target.asa + _SLACK
-        todo, log_inv_b = todo[~ok], log_inv_b[~ok]
-        n[todo] += 1.0
-        if todo.size and n[todo].max() > _MAX_AGENTS:
+    rows = np.flatnonzero(a > 0)
+    # the rows still short of the target, as compact arrays that shrink at every step
+    nn, aa, hh = n[rows], a[rows], h[rows]
+    # 1/B is moderate from n = a up (about sqrt(a)); it only overflows far above, where B,
+    # hence C, is 0 for all purposes: plain floats suffice here, and spare the logs.
+    with np.errstate(over="ignore"):
+        inv_b = np.exp(log_inv_erlang_b(nn, aa))
+    wait_bound = None if target.sl is None else 1.0 - target.sl + _SLACK
+    asa = target.asa
+    while rows.size:
+        rho = aa / nn
+        c = 1.0 / ((1.0 - rho) * inv_b + rho)  # Erlang C's P(wait), stable rows only
+        drain = (nn - aa) / hh  # n mu - lambda
+        ok = np.ones(rows.size, dtype=bool)
+        if wait_bound is not None:  # P(wait > T) = C exp(-drain T)
+            ok &= c * np.exp(-drain * target.within) <= wait_bound
+        if asa is not None:
+            ok &= c <= (asa + _SLACK) * drain
+        n[rows[ok]] = nn[ok]
+        short = ~ok
+        rows, nn, aa, hh, inv_b = rows[short], nn[short], aa[short], hh[short], inv_b[short]
+        if nn.size and nn.max() >= _MAX_AGENTS:
             raise ValueError("no staffing meets this target")
-        # 1/B(k) = 1 + (k/a) / B(k-1)
-        log_inv_b = np.logaddexp(0.0, np.log(n[todo] / a[todo]) + log_inv_b)
+        nn = nn + 1.0
+        with np.errstate(over="ignore"):
+            inv_b = 1.0 + nn / aa * inv_b  # 1/B(k) = 1 + (k/a) / B(k-1)
     return n
 
 
@@ -176,6 +185,7 @@ def _search_a(lam: Array, h: Array, pat: Array, target: Target) -> Array:
             target.within,
             target.short_abandon,
             with_asa=target.asa is not None,
+            sl_names=() if target.sl is None else (target.sl_definition,),
         )
         return target.met(m)
 
