@@ -111,6 +111,7 @@ class Agent:
     free_keys: list[tuple[Pool, FreeKey]] | None = field(default_factory=list)  # None: not yet
     stamp: int = 0
     indexed: bool = True
+    channels: tuple[Channel, ...] = ()  # those its capacity allows at all, in config order
 
     @property
     def id(self) -> str:
@@ -480,10 +481,15 @@ class State:
             if agent.config.mixing:
                 channels = tuple(ch for ch, n in cap.items() if load.get(ch, 0) < n)
             else:  # room only on the one channel it works on, if any
-                busy = [ch for ch, n in load.items() if n]
-                channels = tuple(
-                    ch for ch, n in cap.items() if load.get(ch, 0) < n and busy in ([], [ch])
-                )
+                working: Channel | None = None
+                channels = agent.channels  # nothing on: room on every channel it takes
+                for ch, n in load.items():
+                    if n:
+                        if working is not None:  # on two channels (a transfer): no room
+                            channels = ()
+                            break
+                        working = ch
+                        channels = (ch,) if n < cap.get(ch, 0) else ()
         else:
             channels = ()
         old = agent.free_channels
@@ -604,6 +610,7 @@ class State:
             self.agents[e.agent.id] = agent
         old = agent.config
         agent.config = e.agent
+        agent.channels = tuple(ch for ch, n in e.agent.capacity.items() if n > 0)
         for skill in old.skills:
             self.holders.get(skill, {}).pop(agent.id, None)
         for skill in e.agent.skills:
