@@ -179,6 +179,19 @@ def build(data: Any) -> tuple[Base | None, list[Problem]]:
     return Base(articles, flows), []
 
 
+def read_item(kind: str, data: Any) -> Article | Flow:
+    """One article or flow on its own (the store's rows), checked for its own shape only: what
+    it refers to may live elsewhere. Raises ValueError naming the problems."""
+    r = _Reader()
+    raw = r.mapping(data, kind, kind)
+    item: Article | Flow | None = None
+    if raw is not None:
+        item = _article(r, raw, kind) if kind == "article" else _flow(r, raw, kind)
+    if item is None or r.problems:
+        raise ValueError("; ".join(str(p) for p in r.problems))
+    return item
+
+
 def _article(r: _Reader, raw: dict[str, Any], path: str) -> Article:
     return Article(
         id=r.text(raw, "id", path),
