@@ -1,4 +1,5 @@
-"""Planning: staffing for a day of intervals of many queues, side by side with pyworkforce.
+"""Planning: staffing for a day of intervals of many queues, side by side with pyworkforce;
+the simulator side by side with SimPy.
 
 The workload: ``queues`` queues (sizes drawn log-uniformly, 2 to 400 contacts per 15 minutes at
 their peak; AHT 2 to 10 minutes) over ``intervals`` 15-minute intervals with a two-peak day, a
@@ -10,6 +11,12 @@ a time, in a plain loop, its fastest use (its MultiErlangC adds joblib workers o
 Accuracy: a reference computed with 50-digit decimals (the Erlang B recurrence and the Erlang C
 service level, no floating point) gives the minimum staffing and the service level on a sample
 of intervals; each library's answer is compared with it. Times are the best of ``repeat`` runs.
+
+Simulation: the M/M/200+M model of the issue (100,000 calls over a day, 95 % load, patience
+5 minutes) run by ``joignable.planning.simulate`` and by the canonical SimPy model of the same
+calls (a Resource, each caller waiting for ``request() | timeout(patience)``), both with the same
+pre-drawn arrivals, handle times and patience; events = arrivals + completions + abandons. Then a
+day of a 500-agent, 10-queue multi-skill center.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from joignable.planning import simulate as sim
 from joignable.planning.erlang_c import erlang_c
 from joignable.planning.staffing import Target, staff
 
@@ -99,6 +107,9 @@ def run(
     sample: int = 300,
     peers: bool = True,
     large: bool = True,
+    simulation: bool = True,
+    calls: int = 100_000,
+    day_agents: int = 500,
 ) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     ec = _pyworkforce() if peers else None
@@ -124,6 +135,10 @@ def run(
         ok = ok and r["ok"]
     if large:
         res["large"] = _large(ec, repeat)
+    if simulation:
+        res["simulation"] = _simulation(seed, calls, peers)
+        res["day"] = _day(seed, day_agents)
+        ok = ok and res["simulation"]["lost"] == 0 and res["day"]["stranded"] == 0
     res["ok"] = ok
     return res
 
@@ -228,6 +243,130 @@ def _large(ec: Any, repeat: int) -> dict[str, Any]:
     return out
 
 
+def _simpy_run(
+    arrivals: list[float], handle: list[float], patience: list[float], agents: int
+) -> Any:
+    import simpy
+
+    env = simpy.Environment()
+    pool = simpy.Resource(env, capacity=agents)
+    done = {"answered": 0, "abandoned": 0}
+
+    def caller(h: float, p: float) -> Any:
+        with pool.request() as req:
+            got = yield req | env.timeout(p)
+            if req in got:
+                done["answered"] += 1
+                yield env.timeout(h)
+            else:
+                done["abandoned"] += 1
+
+    def source() -> Any:
+        now = 0.0
+        for t, h, p in zip(arrivals, handle, patience, strict=True):
+            yield env.timeout(t - now)
+            now = t
+            env.process(caller(h, p))
+
+    env.process(source())
+    env.run()
+    return done
+
+
+def _simulation(seed: int, calls: int, peers: bool) -> dict[str, Any]:
+    """M/M/200+M, ``calls`` calls over a day at 95 % load, patience 5 minutes."""
+    agents, horizon, patience = 200, 86_400.0, 300.0
+    lam = calls / horizon
+    aht = 0.95 * agents / lam
+    center = sim.Center(
+        (sim.Queue("q", lam, sim.exponential(aht), sim.exponential(patience)),),
+        (sim.Group("agents", agents, ("q",)),),
+    )
+    t = time.perf_counter()
+    run = sim.simulate(center, horizon, seed=seed)
+    ours = time.perf_counter() - t
+    q = run.queues["q"]
+    res: dict[str, Any] = {
+        "model": (
+            f"M/M/{agents}+M, {run.contacts:,} calls, AHT {aht:.0f} s, patience {patience:g} s"
+        ),
+        "joignable_s": round(ours, 3),
+        "joignable_events_per_s": round(run.events / ours),
+        "events": run.events,
+        "abandoned": q["abandoned"],
+        "lost": run.contacts - q["answered"] - q["abandoned"],
+    }
+    try:
+        import simpy  # noqa: F401
+    except ImportError:
+        res["simpy"] = "not installed: pip install -e '.[bench]'" if peers else None
+        return res
+    if not peers:
+        res["simpy"] = None
+        return res
+    # the same calls: the simulator's own draws, in arrival order
+    arrivals, _, handle, pat = sim._draw(np.random.default_rng(seed), center, horizon, None)
+    t = time.perf_counter()
+    done = _simpy_run(arrivals, handle, pat, agents)
+    theirs = time.perf_counter() - t
+    events = len(arrivals) + done["answered"] + done["abandoned"]
+    res["simpy"] = {
+        "s": round(theirs, 3),
+        "events_per_s": round(events / theirs),
+        "abandoned": done["abandoned"],
+        "speedup": round(theirs / ours, 1),
+    }
+    return res
+
+
+def _day(seed: int, agents: int) -> dict[str, Any]:
+    """A day of a multi-skill center: 10 queues with a two-peak day (96 rates of 15 minutes),
+    lognormal handle times, exponential patience; 80 % of the agents in one group per queue,
+    20 % in five groups serving two queues each (tried after the specialists)."""
+    rng = np.random.default_rng(seed)
+    hours = np.linspace(0.0, 24.0, 96, endpoint=False)
+    day = 0.03 + np.exp(-(((hours - 10.5) / 2.0) ** 2)) + 0.8 * np.exp(-(((hours - 15) / 2.5) ** 2))
+    share = rng.dirichlet(np.full(10, 4.0))
+    aht = rng.uniform(180.0, 480.0, 10)
+    # at the peak the center runs at ~95 % of its agents
+    peak_load = 0.95 * agents * share
+    queues = tuple(
+        sim.Queue(
+            f"q{i}",
+            (peak_load[i] / aht[i]) * day / day.max(),
+            sim.lognormal(float(aht[i]), 0.8),
+            sim.exponential(float(rng.uniform(60.0, 240.0))),
+        )
+        for i in range(10)
+    )
+    split = np.floor(0.8 * agents * share).astype(int)
+    groups = [sim.Group(f"g{i}", int(split[i]), (f"q{i}",)) for i in range(10)]
+    rest = agents - int(split.sum())
+    groups += [
+        sim.Group(f"b{k}", rest // 5 + (k < rest % 5), (f"q{2 * k}", f"q{2 * k + 1}"))
+        for k in range(5)
+    ]
+    center = sim.Center(queues, tuple(groups))
+    t = time.perf_counter()
+    run = sim.simulate(center, 86_400.0, interval=900.0, seed=seed)
+    took = time.perf_counter() - t
+    offered = sum(q["offered"] for q in run.queues.values())
+    answered = sum(q["answered"] for q in run.queues.values())
+    within = sum(q["answered_within_t"] for q in run.queues.values())
+    return {
+        "agents": agents,
+        "queues": 10,
+        "groups": len(groups),
+        "contacts": run.contacts,
+        "events": run.events,
+        "s": round(took, 3),
+        "events_per_s": round(run.events / took),
+        "answered": answered / offered,
+        "sl_strict": within / offered,
+        "stranded": sum(int(q["stranded"]) for q in run.queues.values()),
+    }
+
+
 def format_result(r: dict[str, Any]) -> str:
     p = r["params"]
     lines = [
@@ -265,6 +404,27 @@ def format_result(r: dict[str, Any]) -> str:
         if "pyworkforce_ms" in g:
             line += f"; pyworkforce {g['pyworkforce_agents']:,} in {g['pyworkforce_ms']:,} ms"
         lines.append(line)
+    if "simulation" in r:
+        m = r["simulation"]
+        line = (
+            f"  simulation {m['model']}: joignable {m['joignable_s']} s "
+            f"({m['joignable_events_per_s']:,} events/s, {m['abandoned']:,} abandoned)"
+        )
+        if isinstance(m["simpy"], dict):
+            line += (
+                f"; SimPy {m['simpy']['s']} s ({m['simpy']['events_per_s']:,} events/s, "
+                f"{m['simpy']['abandoned']:,} abandoned): {m['simpy']['speedup']}x"
+            )
+        elif m["simpy"]:
+            line += f"; SimPy: {m['simpy']}"
+        d = r["day"]
+        lines += [
+            line,
+            f"  a day of {d['agents']} agents, {d['queues']} queues, {d['groups']} groups: "
+            f"{d['contacts']:,} contacts, {d['events']:,} events in {d['s']} s "
+            f"({d['events_per_s']:,} events/s); answered {d['answered']:.1%}, "
+            f"strict SL {d['sl_strict']:.1%}",
+        ]
     return "\n".join(lines)
 
 
@@ -276,7 +436,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     a = p.parse_args(argv)
     kw: dict[str, Any] = {"seed": a.seed}
     if a.quick:
-        kw.update(queues=20, repeat=2, sample=50)
+        kw.update(queues=20, repeat=2, sample=50, calls=20_000, day_agents=100)
     res = run(**kw)
     print(json.dumps(res, indent=2) if a.json else format_result(res))
     return res

@@ -16,8 +16,19 @@ def test_reference_reproduces_the_worked_example() -> None:
 
 
 def test_tiny_run_agrees_with_the_reference() -> None:
-    r = planning.run(intervals=8, queues=3, repeat=1, sample=10, peers=False, large=False)
-    assert r["ok"] and r["pyworkforce"] is None
+    r = planning.run(
+        intervals=8,
+        queues=3,
+        repeat=1,
+        sample=10,
+        peers=False,
+        large=False,
+        calls=2_000,
+        day_agents=40,
+    )
+    assert r["ok"] and r["pyworkforce"] is None and r["simulation"]["simpy"] is None
+    assert r["simulation"]["lost"] == 0 and r["day"]["stranded"] == 0
+    assert r["day"]["contacts"] > 0 and 0 < r["day"]["answered"] <= 1
     assert set(r["centers"]) == set(planning.CENTERS)
     for c in r["centers"].values():
         j = c["joignable"]
@@ -28,9 +39,20 @@ def test_tiny_run_agrees_with_the_reference() -> None:
 
 @pytest.mark.skipif(importlib.util.find_spec("pyworkforce") is None, reason="bench extra")
 def test_tiny_run_side_by_side_with_pyworkforce() -> None:
-    r = planning.run(intervals=4, queues=2, repeat=1, sample=4, large=True)
+    r = planning.run(intervals=4, queues=2, repeat=1, sample=4, large=True, simulation=False)
     assert r["ok"] and r["pyworkforce"] == "compared"
     for c in r["centers"].values():
         assert c["pyworkforce"]["agents_equal_to_joignable"] == 8
     assert r["large"]["pyworkforce_agents"] == r["large"]["agents_erlang_c"]
     assert "pyworkforce ErlangC loop" in planning.format_result(r)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("simpy") is None, reason="bench extra")
+def test_simpy_and_the_simulator_agree_call_for_call() -> None:
+    # the same pre-drawn calls through SimPy's canonical model and ours: the same abandons
+    r = planning.run(
+        intervals=2, queues=1, repeat=1, sample=2, large=False, calls=3_000, day_agents=20
+    )
+    m = r["simulation"]
+    assert m["simpy"]["abandoned"] == m["abandoned"] > 0
+    assert m["lost"] == 0 and "SimPy" in planning.format_result(r)
