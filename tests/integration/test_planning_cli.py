@@ -146,3 +146,53 @@ def test_cost_text_and_refusals() -> None:
     ):
         r = run(*COST, *extra)
         assert r.exit_code == 2 and message in r.stderr and r.stderr.count("\n") == 1
+
+
+def test_a_target_met_by_letting_callers_go_is_flagged() -> None:
+    # with a 5 s patience nearly everyone leaves within 20 s: "answered or abandoned within T"
+    # is met with no agent at all, which the command says instead of printing 0 silently
+    args = [*BASE, "--model", "erlang-a", "--patience", "5"]
+    lenient = ["--sl-definition", "answered_or_abandoned_within_t_over_offered"]
+    doc = json.loads(run(*args, *lenient, "--json").stdout)
+    assert doc["agents"] == 0 and doc["p_abandon"] == 1.0
+    assert len(doc["warnings"]) == 1 and "--max-abandon" in doc["warnings"][0]
+    r = run(*args, *lenient, "--max-abandon", "0.1", "--json")
+    assert json.loads(r.stdout)["agents"] > 10 and json.loads(r.stdout)["warnings"] == []
+    assert "warning: " in run(*args, *lenient).stdout
+    assert json.loads(run(*BASE, "--json").stdout)["warnings"] == []
+
+
+SIM = ["plan", "simulate", "--arrivals", "100", "--period", "1800", "--aht", "180", "--agents"]
+
+
+def test_simulate_agrees_with_erlang_a_and_shows_what_other_distributions_change() -> None:
+    r = run(*SIM, "12", "--patience", "120", "--hours", "8", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["formula"]["model"] == "erlang-a" and doc["formula"]["same_assumptions"]
+    for name in ("answered_within_t_over_offered", "p_abandon", "asa"):
+        est = doc["simulated"][name]
+        assert abs(est["mean"] - doc["formula"][name]) <= est["half_width"], name
+    # handle times less variable than exponential (cv 0.3): shorter waits than Erlang C says
+    r = run(*SIM, "12", "--handle", "lognormal", "--handle-cv", "0.3", "--hours", "8", "--json")
+    doc = json.loads(r.stdout)
+    assert not doc["formula"]["same_assumptions"]
+    asa = doc["simulated"]["asa"]
+    assert asa["mean"] + asa["half_width"] < doc["formula"]["asa"]
+    text = run(*SIM, "12", "--hours", "2", "--replications", "3").stdout
+    assert "erlang-c" in text and "answered_within_t_over_offered" in text
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["12", "--replications", "1"], "2 replications"),
+        (["-1"], "agents"),
+        (["12", "--patience", "0"], "mean must be a number above 0"),
+        (["12", "--handle", "weibull"], "--handle"),
+        (["12", "--hours", "0"], "hours"),
+    ],
+)
+def test_simulate_refuses_bad_input_in_one_line(extra: list[str], message: str) -> None:
+    r = run(*SIM, *extra)
+    assert r.exit_code == 2 and message in r.stderr and r.stderr.count("\n") == 1

@@ -109,6 +109,11 @@ class LexicalIndex:
             seen.add(t.stem)
         if self.thesaurus is not None:
             for e in self.thesaurus.expand(self.lang, [t.stem for t in tokens]):
+                # Only to bridge a gap: a typed expression the base already uses finds its
+                # articles itself, and expanding it only dilutes the query (measured: -4 points
+                # of top-1 on BANKING77 with all phrasings).
+                if all(self.knows(x) for x in e.source_stems):
+                    continue
                 if self.knows(e.stem) and e.stem not in seen:
                     seen.add(e.stem)
                     terms.append(QueryTerm(e.stem, e.weight, "synonym", e.source, e.synonym))

@@ -19,6 +19,8 @@ from joignable.planning.names import MODELS, PLANNING_SL
 
 # NumPy and SciPy are imported by the commands, not here: every `joignable` command loads this.
 
+ABANDON_WARNING = 0.2  # above this share abandoning, staffing without --max-abandon is flagged
+
 
 class PlanGroup(click.Group):
     """Turns refused input into one line on stderr and exit status 2."""
@@ -127,6 +129,14 @@ def staffing_command(
     target = Target(sl, within, sl_definition, max_asa, max_abandon, max_occupancy, short_abandon)
     s = staff(arrivals, period, aht, target, model=model, patience=patience, shrinkage=shrinkage)
     agents, productive = int(s.agents), int(s.productive)
+    warnings = []
+    p_abandon = float(s.metrics.p_abandon)
+    if max_abandon is None and p_abandon > ABANDON_WARNING:
+        # e.g. answered_or_abandoned_... is met by callers who give up within T
+        warnings.append(
+            f"{p_abandon:.0%} of callers abandon at this staffing: the target is met by letting "
+            "them go; add --max-abandon to bound it"
+        )
     if as_json:
         row = s.metrics.row()
         row.pop("agents")
@@ -153,6 +163,7 @@ def staffing_command(
                 },
                 **row,
                 "definitions": {k: SL_DEFINITIONS[k] for k in PLANNING_SL},
+                "warnings": warnings,
             }
         )
         return
@@ -167,6 +178,8 @@ def staffing_command(
     click.echo(f"model {model}; target {sl:.0%} within {within:g} s ({sl_definition})")
     for line in _metrics_lines(s.metrics, within):
         click.echo(line)
+    for warning in warnings:
+        click.echo(f"warning: {warning}")
 
 
 def _arrival_list(text: str) -> list[float]:
@@ -290,3 +303,124 @@ def cost_command(
 
 def _columns(c: Any) -> dict[str, list[float]]:
     return {f.name: [float(x) for x in getattr(c, f.name).ravel()] for f in fields(c)}
+
+
+DISTRIBUTIONS = ("exponential", "lognormal", "gamma", "deterministic")
+
+
+def _dist(kind: str, mean: float, cv: float) -> Any:
+    from joignable.planning import simulate as sim
+
+    if kind == "exponential":
+        return sim.exponential(mean)
+    if kind == "deterministic":
+        return sim.deterministic(mean)
+    return sim.lognormal(mean, cv) if kind == "lognormal" else sim.gamma(mean, cv)
+
+
+@plan.command("simulate")
+@click.option("--arrivals", type=float, required=True, help="Contacts arriving in the period.")
+@click.option("--period", type=float, required=True, help="Length of the period, in seconds.")
+@click.option("--aht", type=float, required=True, help="Mean handle time, in seconds.")
+@click.option("--agents", type=int, required=True, help="Agents handling contacts.")
+@click.option("--patience", type=float, help="Mean patience, seconds (omitted: nobody leaves).")
+@click.option(
+    "--handle", type=click.Choice(DISTRIBUTIONS), default="exponential", show_default=True
+)
+@click.option("--handle-cv", type=float, default=1.0, show_default=True, help="Lognormal, gamma.")
+@click.option(
+    "--patience-dist", type=click.Choice(DISTRIBUTIONS), default="exponential", show_default=True
+)
+@click.option("--patience-cv", type=float, default=1.0, show_default=True)
+@click.option("--within", type=float, default=20.0, show_default=True, help="T, in seconds.")
+@click.option("--short-abandon", type=float, default=5.0, show_default=True, help="S, seconds.")
+@click.option("--hours", type=float, default=24.0, show_default=True, help="Per replication.")
+@click.option("--replications", type=int, default=10, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def simulate_command(
+    arrivals: float,
+    period: float,
+    aht: float,
+    agents: int,
+    patience: float | None,
+    handle: str,
+    handle_cv: float,
+    patience_dist: str,
+    patience_cv: float,
+    within: float,
+    short_abandon: float,
+    hours: float,
+    replications: int,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Simulate one queue with any handle-time and patience distribution: every figure with its
+    95 % confidence interval, beside Erlang A (or C) for the same means."""
+    from joignable.planning import simulate as sim
+    from joignable.planning.erlang_a import erlang_a
+    from joignable.planning.erlang_c import erlang_c
+
+    if not (period > 0 and arrivals >= 0 and agents >= 0 and hours > 0):
+        raise ValueError("arrivals and agents must be 0 or more, period and hours above 0")
+    if seed < 0:
+        raise ValueError("--seed must be 0 or more")
+    rate = arrivals / period
+    horizon = hours * 3600.0
+    queue = sim.Queue(
+        "q",
+        rate,
+        _dist(handle, aht, handle_cv),
+        None if patience is None else _dist(patience_dist, patience, patience_cv),
+        within,
+    )
+    center = sim.Center((queue,), (sim.Group("agents", agents, ("q",)),))
+    reps = sim.replicate(
+        center,
+        horizon,
+        replications=replications,
+        warmup=min(0.1 * horizon, 3600.0),
+        seed=seed,
+        short_abandon=short_abandon,
+    )
+    if patience is None:
+        exact = erlang_c(rate, aht, agents, within)
+    else:
+        exact = erlang_a(rate, aht, agents, patience, within, short_abandon)
+    formula: dict[str, float | None] = {
+        k: _num(float(getattr(exact, k))) for k in ("p_wait", "p_abandon", "asa")
+    }
+    formula.update({k: _num(float(v)) for k, v in exact.service_level.items()})
+    estimates = reps.queues["q"]
+    exact_applies = handle == "exponential" and (patience is None or patience_dist == "exponential")
+    model = "erlang-c" if patience is None else "erlang-a"
+    if as_json:
+        _echo_json(
+            {
+                "simulated": {
+                    k: {"mean": _num(e.mean), "half_width": _num(e.half_width)}
+                    for k, e in estimates.items()
+                },
+                "occupancy": {
+                    "mean": _num(reps.occupancy["agents"].mean),
+                    "half_width": _num(reps.occupancy["agents"].half_width),
+                },
+                "formula": {"model": model, "same_assumptions": exact_applies, **formula},
+                "replications": replications,
+                "hours": hours,
+                "contacts": sum(r.contacts for r in reps.runs),
+                "events": reps.events,
+            }
+        )
+        return
+    click.echo(
+        f"{replications} replications of {hours:g} h, {sum(r.contacts for r in reps.runs):,} "
+        f"contacts; 95 % confidence intervals; {model} for the same means"
+        + ("" if exact_applies else " (other assumptions: exponential times)")
+    )
+    for name, e in estimates.items():
+        f = formula.get(name)
+        scale, unit = (1.0, " s") if name == "asa" else (100.0, " %")
+        sim_text = f"{scale * e.mean:8.2f} ± {scale * e.half_width:.2f}{unit}"
+        exact_text = "none" if f is None else f"{scale * f:.2f}{unit}"
+        click.echo(f"  {sim_text:<22} {model} {exact_text:<10} {name}")
