@@ -20,7 +20,7 @@ from numpy.typing import NDArray
 from joignable.knowledge.dense import DenseIndex
 from joignable.knowledge.embedding import Embedder, Vectors
 from joignable.knowledge.lexical import LexicalIndex, QueryTerm
-from joignable.knowledge.text import LANGS, Lang, detect_language
+from joignable.knowledge.text import LANGS, Lang, analyzer, detect_language, words
 from joignable.knowledge.thesaurus import Thesaurus
 
 Mode = Literal["hybrid", "lexical", "dense"]
@@ -52,6 +52,7 @@ class Hit:
     lexical: float  # BM25 relative to the query's best, 0..1
     dense: float  # cosine similarity of the closest passage (0 when dense is off)
     why: tuple[Reason, ...]
+    coverage: float = 0.0  # share of the typed words this document matched (typos included)
 
 
 @dataclass(frozen=True)
@@ -135,11 +136,13 @@ class KnowledgeIndex:
         if mode == "dense" and s.dense is not None:
             fused = s.dense
         best_lex = float(s.lexical.max()) if len(s.lexical) else 0.0
+        typed = {t.word for t in analyzer(part.lexical.lang).tokens(query)}
         hits: list[Hit] = []
         for i in top(fused, k):
             if fused[i] <= 0 and s.dense is None:
                 break  # lexical only: nothing else matched a single word
-            why = _lexical_reasons(part.lexical.matched(int(i), s.terms))
+            matched = part.lexical.matched(int(i), s.terms)
+            why = _lexical_reasons(matched)
             cos = 0.0
             if s.sims is not None and s.dense is not None and part.dense is not None:
                 cos = float(s.dense[i])
@@ -147,7 +150,9 @@ class KnowledgeIndex:
                 why.append(Reason("semantic", f'close in meaning to "{near}" ({cos:.2f})'))
             doc = part.docs[int(i)]
             rel = float(s.lexical[i]) / best_lex if best_lex > 0 else 0.0
-            hits.append(Hit(doc.id, doc.title, float(fused[i]), rel, cos, tuple(why)))
+            share = coverage(matched, typed)
+            hit = Hit(doc.id, doc.title, float(fused[i]), rel, cos, tuple(why), share)
+            hits.append(hit)
         return hits
 
     def signals(
@@ -205,6 +210,15 @@ def top(scores: NDArray[np.float32], k: int) -> NDArray[np.intp]:
         return np.zeros(0, dtype=np.intp)
     part = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
     return part[np.lexsort((part, -scores[part]))]
+
+
+def coverage(matched: Sequence[QueryTerm], typed: set[str]) -> float:
+    """Share of the words typed (stop words aside) that a document matched, directly, through a
+    typo or through a synonym: 1.0 when nothing asked for is missing from it."""
+    if not typed:
+        return 0.0
+    found = {w for t in matched for w in (words(t.typed) if t.kind == "synonym" else [t.typed])}
+    return len(found & typed) / len(typed)
 
 
 def _passages(d: SearchDoc) -> list[str]:
