@@ -39,6 +39,8 @@ from joignable.core.model import (
 from joignable.core.state import Agent, Contact, Pool, State, Status, Timer, WaitKey
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
+_PRESENCES = frozenset(p.value for p in Presence)
+_CHANNELS = frozenset(c.value for c in Channel)
 _PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{2,30}$")
 
 
@@ -68,9 +70,22 @@ def _typed(value: _Config, what: str) -> _Config:
     validation, so a wrong type (a name that is a number, a capacity for "fax") would be stored
     and then break every replay; converting checks the types and normalises enum keys."""
     try:
-        return msgspec.convert(msgspec.to_builtins(value), type(value))
+        typed: _Config = msgspec.convert(msgspec.to_builtins(value), type(value))
     except (msgspec.ValidationError, TypeError, ValueError) as exc:
         raise er.InvalidInput(f"{what}: {exc}") from None
+    return typed
+
+
+def _raw(value: object, what: str) -> dict[str, Any]:
+    """A configuration as plain data, to check before converting it: callers build the structs
+    without validation, so any field may hold anything."""
+    try:
+        raw = msgspec.to_builtins(value)
+    except (TypeError, ValueError) as exc:
+        raise er.InvalidInput(f"{what}: {exc}") from None
+    if not isinstance(raw, dict):
+        raise er.InvalidInput(f"{what} must be a {what} configuration, got {value!r}")
+    return raw
 
 
 def _finite(what: str, *values: float | None) -> None:
@@ -95,7 +110,8 @@ def _merge(a: Requirement, b: Requirement) -> Requirement:
 
 class Engine:
     def __init__(self, clock: Callable[[], float], state: State | None = None) -> None:
-        self.clock = clock
+        # Typed as what it may return, not what it should: a broken clock is refused, not trusted.
+        self.clock: Callable[[], object] = clock
         self.state = state if state is not None else State()
         self.pending: list[ev.Event] = []
         self._steps: dict[str, tuple[QueueConfig, dict[int, list[Requirement]]]] = {}
@@ -125,13 +141,13 @@ class Engine:
     def next_timer(self) -> float | None:
         return self.state.timers[0][0] if self.state.timers else None
 
-    def _agent(self, agent_id: str) -> Agent:
+    def _agent(self, agent_id: object) -> Agent:
         agent = self.state.agents.get(agent_id) if isinstance(agent_id, str) else None
         if agent is None:
             raise er.UnknownAgent(f"no agent {agent_id!r}", agent=str(agent_id))
         return agent
 
-    def _contact(self, contact_id: str) -> Contact:
+    def _contact(self, contact_id: object) -> Contact:
         contact = self.state.contacts.get(contact_id) if isinstance(contact_id, str) else None
         if contact is None:
             if isinstance(contact_id, str) and contact_id in self.state.ended:
@@ -143,7 +159,7 @@ class Engine:
             raise er.UnknownContact(f"no contact {contact_id!r}", contact=str(contact_id))
         return contact
 
-    def _queue(self, queue_id: str) -> QueueConfig:
+    def _queue(self, queue_id: object) -> QueueConfig:
         q = self.state.queues.get(queue_id) if isinstance(queue_id, str) else None
         if q is None:
             raise er.UnknownQueue(f"no queue {queue_id!r}", queue=str(queue_id))
@@ -178,16 +194,17 @@ class Engine:
             raise er.InvalidInput("aht_smoothing must be in (0, 1]")
         self._emit(ev.SettingsChanged(at=now, settings=settings))
 
-    def define_skill(self, skill: str, name: str = "") -> None:
+    def define_skill(self, skill: object, name: object = "") -> None:
         now = self._begin()
-        _check_id(skill, "skill")
-        _check_text(name, "skill name")
-        self._emit(ev.SkillDefined(at=now, skill=skill, name=name))
+        skill_id = _check_id(skill, "skill")
+        label = _check_text(name, "skill name")
+        self._emit(ev.SkillDefined(at=now, skill=skill_id, name=label))
 
     def configure_queue(self, queue: QueueConfig) -> None:
         now = self._begin()
-        _check_id(queue.id, "queue id")
-        queue = _typed(queue, f"queue {queue.id}")
+        raw = _raw(queue, "queue")
+        _check_id(raw.get("id"), "queue id")
+        queue = _typed(queue, f"queue {raw['id']}")
         self._check_requirement(queue.requirements, f"queue {queue.id}")
         _finite(
             f"delays of queue {queue.id}",
@@ -239,17 +256,19 @@ class Engine:
 
     def configure_agent(self, agent: AgentConfig) -> None:
         now = self._begin()
-        _check_id(agent.id, "agent id")
-        self._check_requirement(agent.skills, f"agent {agent.id}")
-        if not isinstance(agent.capacity, dict):
+        raw = _raw(agent, "agent")
+        agent_id = _check_id(raw.get("id"), "agent id")
+        self._check_requirement(raw.get("skills"), f"agent {agent_id}")
+        capacity = raw.get("capacity")
+        if not isinstance(capacity, dict):
             raise er.InvalidInput("capacity must map channels to whole numbers")
-        for channel, cap in agent.capacity.items():
+        for channel, cap in capacity.items():
             if not isinstance(cap, int) or isinstance(cap, bool) or cap < 0 or cap > 100:
                 raise er.InvalidCapacity(
                     f"capacity for {channel} must be a whole number 0-100, got {cap!r}",
-                    agent=agent.id,
+                    agent=agent_id,
                 )
-        agent = _typed(agent, f"agent {agent.id}")
+        agent = _typed(agent, f"agent {agent_id}")
         if agent.max_missed < 1:
             raise er.InvalidInput("max_missed must be at least 1")
         self._emit(ev.AgentConfigured(at=now, agent=agent))
@@ -257,23 +276,22 @@ class Engine:
 
     # -- agents ------------------------------------------------------------------------------
 
-    def set_presence(self, agent_id: str, presence: Presence | str, reason: str = "") -> None:
+    def set_presence(self, agent_id: object, presence: object, reason: object = "") -> None:
         now = self._begin()
         agent = self._agent(agent_id)
-        _check_text(reason, "reason")
-        try:
-            presence = Presence(presence)
-        except ValueError:
+        why_text = _check_text(reason, "reason")
+        if not isinstance(presence, str) or presence not in _PRESENCES:
             raise er.InvalidInput(
                 f"presence must be one of {[p.value for p in Presence]}, got {presence!r}"
-            ) from None
-        if presence is not Presence.AVAILABLE:
-            why = "logout" if presence is Presence.OFFLINE else "away"
+            )
+        state = Presence(presence)
+        if state is not Presence.AVAILABLE:
+            why = "logout" if state is Presence.OFFLINE else "away"
             self._release_all(agent, why, now)
-        self._emit(ev.PresenceChanged(at=now, agent=agent.id, presence=presence, reason=reason))
+        self._emit(ev.PresenceChanged(at=now, agent=agent.id, presence=state, reason=why_text))
         self._dispatch(now)
 
-    def disconnect(self, agent_id: str) -> None:
+    def disconnect(self, agent_id: object) -> None:
         """The agent's connection was lost: its offers go back, it stops receiving new ones."""
         now = self._begin()
         agent = self._agent(agent_id)
@@ -299,7 +317,7 @@ class Engine:
                         c = self.state.contacts[key[3]]
                         self._requeue(c, c.queue, "transfer", now)
 
-    def accept(self, agent_id: str, contact_id: str) -> bool:
+    def accept(self, agent_id: object, contact_id: object) -> bool:
         """Accept an offer. Idempotent: accepting again returns False and changes nothing."""
         now = self._begin()
         agent = self._agent(agent_id)
@@ -324,7 +342,7 @@ class Engine:
             f"{agent.id} has no offer for {contact.id}", contact=contact.id, agent=agent.id
         )
 
-    def reject(self, agent_id: str, contact_id: str) -> None:
+    def reject(self, agent_id: object, contact_id: object) -> None:
         now = self._begin()
         agent = self._agent(agent_id)
         contact = self._contact(contact_id)
@@ -352,7 +370,7 @@ class Engine:
                 agent=agent.id,
             )
 
-    def complete(self, agent_id: str, contact_id: str) -> None:
+    def complete(self, agent_id: object, contact_id: object) -> None:
         """The conversation is over: the contact is handled, the agent goes to wrap-up."""
         now = self._begin()
         agent = self._agent(agent_id)
@@ -378,24 +396,22 @@ class Engine:
         self._dispatch(now)
 
     def end_wrapup(
-        self, agent_id: str, contact_id: str, disposition: str = "", notes: str = ""
+        self, agent_id: object, contact_id: object, disposition: object = "", notes: object = ""
     ) -> None:
         now = self._begin()
         agent = self._agent(agent_id)
-        if contact_id not in agent.wrapups:
+        if not isinstance(contact_id, str) or contact_id not in agent.wrapups:
             raise er.Conflict(
                 f"{agent.id} is not in wrap-up for {contact_id!r}", contact=str(contact_id)
             )
-        _check_text(disposition, "disposition", 64)
-        _check_text(notes, "notes", 10_000)
+        code = _check_text(disposition, "disposition", 64)
+        text = _check_text(notes, "notes", 10_000)
         self._emit(
-            ev.WrapupEnded(
-                at=now, agent=agent.id, contact=contact_id, disposition=disposition, notes=notes
-            )
+            ev.WrapupEnded(at=now, agent=agent.id, contact=contact_id, disposition=code, notes=text)
         )
         self._dispatch(now)
 
-    def callback_not_reached(self, agent_id: str, contact_id: str) -> bool:
+    def callback_not_reached(self, agent_id: object, contact_id: object) -> bool:
         """The agent called and nobody answered. Returns True when another attempt is planned."""
         now = self._begin()
         agent = self._agent(agent_id)
@@ -418,10 +434,10 @@ class Engine:
 
     def transfer(
         self,
-        agent_id: str,
-        contact_id: str,
-        queue: str | None = None,
-        to_agent: str | None = None,
+        agent_id: object,
+        contact_id: object,
+        queue: object = None,
+        to_agent: object = None,
     ) -> None:
         """Hand a contact in conversation to a queue or a named agent, keeping history and place."""
         now = self._begin()
@@ -454,9 +470,8 @@ class Engine:
                 )
             )
         else:
-            assert queue is not None
-            self._queue(queue)
-            self._requeue(contact, queue, "transfer", now, by_agent=agent.id)
+            q = self._queue(queue)
+            self._requeue(contact, q.id, "transfer", now, by_agent=agent.id)
         self._dispatch(now)
 
     # -- contacts ----------------------------------------------------------------------------
@@ -476,107 +491,105 @@ class Engine:
 
     def arrive(
         self,
-        queue: str,
-        channel: Channel | str = Channel.VOICE,
-        customer: str = "",
-        priority: int = 0,
-        skills: Requirement | None = None,
-        contact_id: str | None = None,
-        callback_number: str | None = None,
-        data: dict[str, str] | None = None,
+        queue: object,
+        channel: object = Channel.VOICE,
+        customer: object = "",
+        priority: object = 0,
+        skills: object = None,
+        contact_id: object = None,
+        callback_number: object = None,
+        data: object = None,
     ) -> ArrivalResult:
-        """A customer contact arrives. A full or closed queue answers explicitly, never drops."""
+        """A customer contact arrives. A full or closed queue answers explicitly, never drops.
+
+        ``channel`` is a Channel (or its name), ``skills`` what the contact needs beyond its
+        queue, ``data`` text fields for the agent; every argument is checked here."""
         now = self._begin()
         q = self._queue(queue)
-        try:
-            if type(channel) is not Channel:
-                channel = Channel(channel)
-        except ValueError:
+        if not isinstance(channel, str) or channel not in _CHANNELS:
             raise er.InvalidInput(
                 f"channel must be one of {[c.value for c in Channel]}, got {channel!r}"
-            ) from None
+            )
+        kind = Channel(channel)
         if not isinstance(priority, int) or isinstance(priority, bool) or abs(priority) > 1000:
             raise er.InvalidInput(f"priority must be a whole number -1000..1000, got {priority!r}")
         extra = self._check_requirement(skills or {}, "contact skills")
-        _check_text(customer, "customer reference")
-        if data is not None and not (
-            isinstance(data, dict)
-            and all(isinstance(k, str) and isinstance(v, str) for k, v in data.items())
-        ):
-            raise er.InvalidInput("contact data must map text to text")
-        if callback_number is not None:
-            self._check_number(callback_number)
-        if channel is Channel.CALLBACK and callback_number is None:
+        who = _check_text(customer, "customer reference")
+        info: dict[str, str] = {}
+        if data is not None:
+            if not isinstance(data, dict) or not all(
+                isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+            ):
+                raise er.InvalidInput("contact data must map text to text")
+            info = dict(data)
+        number = None if callback_number is None else self._check_number(callback_number)
+        if kind is Channel.CALLBACK and number is None:
             raise er.InvalidInput("a callback contact needs a number to call")
-        if channel is Channel.CALLBACK and not q.callbacks_allowed:
+        if kind is Channel.CALLBACK and not q.callbacks_allowed:
             raise er.Conflict(f"queue {q.id} does not take callbacks", queue=q.id)
         if contact_id is None:
-            contact_id = self._new_id()
+            cid = self._new_id()
         else:
-            _check_id(contact_id, "contact id")
-            if contact_id in self.state.contacts or contact_id in self.state.ended:
-                raise er.AlreadyExists(f"contact {contact_id!r} exists", contact=contact_id)
+            cid = _check_id(contact_id, "contact id")
+            if cid in self.state.contacts or cid in self.state.ended:
+                raise er.AlreadyExists(f"contact {cid!r} exists", contact=cid)
         closed = not is_open(q, now)
         full = (
             q.max_size is not None
-            and channel is not Channel.CALLBACK
+            and kind is not Channel.CALLBACK
             and self.state.queue_live.get(q.id, 0) >= q.max_size
         )
         # A callback (asked for, or offered because the queue is closed or full) is never
         # planned twice for one number and queue: the open one answers.
-        if callback_number is not None and (
-            channel is Channel.CALLBACK or ((closed or full) and q.callbacks_allowed)
+        if number is not None and (
+            kind is Channel.CALLBACK or ((closed or full) and q.callbacks_allowed)
         ):
-            dup = self.state.open_callbacks.get((q.id, callback_number))
+            dup = self.state.open_callbacks.get((q.id, number))
             if dup is not None:
                 return ArrivalResult(contact=dup, status="callback_scheduled", reason="duplicate")
         self._emit(
             ev.ContactArrived(
                 at=now,
-                contact=contact_id,
-                channel=channel,
+                contact=cid,
+                channel=kind,
                 queue=q.id,
-                customer=customer,
+                customer=who,
                 priority=priority,
                 skills=extra,
                 alternatives=self._alternatives(q, 0, extra),
-                data=dict(data or {}),
+                data=info,
             )
         )
-        contact = self.state.contacts[contact_id]
+        contact = self.state.contacts[cid]
         if closed or full:
             why = "closed" if closed else "full"
-            if callback_number is not None and q.callbacks_allowed:
+            if number is not None and q.callbacks_allowed:
                 due = next_opening(q, now) if closed else None
-                self._emit(
-                    ev.CallbackRequested(
-                        at=now, contact=contact_id, number=callback_number, due=due
-                    )
-                )
+                self._emit(ev.CallbackRequested(at=now, contact=cid, number=number, due=due))
                 self._dispatch(now)
-                return ArrivalResult(contact=contact_id, status="callback_scheduled", reason=why)
+                return ArrivalResult(contact=cid, status="callback_scheduled", reason=why)
             self._end(contact, Outcome.FAILED, f"queue_{why}", now, None)
             return ArrivalResult(
-                contact=contact_id,
+                contact=cid,
                 status=why,
                 reason=f"queue {q.id} is {why}"
                 + (", a callback can be requested" if q.callbacks_allowed else ""),
             )
-        if channel is Channel.CALLBACK:
-            assert callback_number is not None
-            self._emit(ev.CallbackRequested(at=now, contact=contact_id, number=callback_number))
+        if kind is Channel.CALLBACK:
+            assert number is not None
+            self._emit(ev.CallbackRequested(at=now, contact=cid, number=number))
         self._dispatch(now)
         if contact.status is not Status.WAITING:
-            return ArrivalResult(contact=contact_id, status="offered", estimated_wait=0.0)
+            return ArrivalResult(contact=cid, status="offered", estimated_wait=0.0)
         est = estimate_contact(self.state, contact)
         offer_cb = (
             q.callbacks_allowed
             and q.callback_offer_after is not None
-            and channel is not Channel.CALLBACK
+            and kind is not Channel.CALLBACK
             and (est.seconds is None or est.seconds > q.callback_offer_after)
         )
         return ArrivalResult(
-            contact=contact_id,
+            contact=cid,
             status="queued",
             estimated_wait=est.seconds,
             explanation=est.text,
@@ -597,21 +610,20 @@ class Engine:
         return number
 
     def schedule_callback(
-        self, queue: str, number: str, due: float | None = None, customer: str = ""
+        self, queue: object, number: object, due: object = None, customer: object = ""
     ) -> ArrivalResult:
         """A callback at a time the customer picks (or as soon as possible). Never two for one
         request: a second request for the same number and queue returns the open one."""
         now = self._begin()
         q = self._queue(queue)
-        self._check_number(number)
-        _check_text(customer, "customer reference")
+        phone = self._check_number(number)
+        who = _check_text(customer, "customer reference")
         if not q.callbacks_allowed:
             raise er.Conflict(f"queue {q.id} does not take callbacks", queue=q.id)
-        if due is not None:
-            validate_time(due, "callback time")
-            if due < now - 1:
-                raise er.InvalidTime("the callback time is in the past")
-        dup = self.state.open_callbacks.get((q.id, number))
+        at = None if due is None else validate_time(due, "callback time")
+        if at is not None and at < now - 1:
+            raise er.InvalidTime("the callback time is in the past")
+        dup = self.state.open_callbacks.get((q.id, phone))
         if dup is not None:
             return ArrivalResult(contact=dup, status="callback_scheduled", reason="duplicate")
         cid = self._new_id()
@@ -621,66 +633,66 @@ class Engine:
                 contact=cid,
                 channel=Channel.CALLBACK,
                 queue=q.id,
-                customer=customer,
+                customer=who,
                 alternatives=self._alternatives(q, 0, {}),
             )
         )
-        when = due if due is not None and due > now else None
+        when = at if at is not None and at > now else None
         if when is None and not is_open(q, now):
             when = next_opening(q, now)
-        self._emit(ev.CallbackRequested(at=now, contact=cid, number=number, due=when))
+        self._emit(ev.CallbackRequested(at=now, contact=cid, number=phone, due=when))
         self._dispatch(now)
         return ArrivalResult(contact=cid, status="callback_scheduled")
 
-    def request_callback(self, contact_id: str, number: str, due: float | None = None) -> bool:
+    def request_callback(self, contact_id: object, number: object, due: object = None) -> bool:
         """A waiting customer asks to be called back instead of holding. With no ``due`` it keeps
         its place in line (virtual hold). Idempotent: a second request returns False."""
         now = self._begin()
         contact = self._contact(contact_id)
-        self._check_number(number)
+        phone = self._check_number(number)
         q = self._queue(contact.queue)
         if not q.callbacks_allowed:
             raise er.Conflict(f"queue {q.id} does not take callbacks", queue=q.id)
         if contact.callback_number is not None:
             return False
-        dup = self.state.open_callbacks.get((q.id, number))
+        dup = self.state.open_callbacks.get((q.id, phone))
         if dup is not None:
             raise er.AlreadyExists(
-                f"a callback to {number} is already planned in queue {q.id} ({dup})",
+                f"a callback to {phone} is already planned in queue {q.id} ({dup})",
                 contact=dup,
             )
         if contact.status not in (Status.WAITING, Status.OFFERED):
             raise er.ContactNotActive(f"{contact.id} is not waiting", contact=contact.id)
-        if due is not None:
-            validate_time(due, "callback time")
-            if due < now - 1:
+        at = None if due is None else validate_time(due, "callback time")
+        if at is not None:
+            if at < now - 1:
                 raise er.InvalidTime("the callback time is in the past")
-            if due <= now:
-                due = None
+            if at <= now:
+                at = None
         if contact.status is Status.OFFERED and contact.agent is not None:
             self._emit(
                 ev.OfferReleased(
                     at=now, contact=contact.id, agent=contact.agent, reason="cancelled"
                 )
             )
-        self._emit(ev.CallbackRequested(at=now, contact=contact.id, number=number, due=due))
+        self._emit(ev.CallbackRequested(at=now, contact=contact.id, number=phone, due=at))
         self._catch_up(contact, now)  # a widening due while it was offered applies now
         self._dispatch(now)
         return True
 
-    def abandon(self, contact_id: str, reason: str = "customer_left") -> None:
+    def abandon(self, contact_id: object, reason: object = "customer_left") -> None:
         """The customer left (or cancelled) before an answer."""
         now = self._begin()
         contact = self._contact(contact_id)
-        _check_text(reason, "reason")
+        why = _check_text(reason, "reason")
         if contact.status is Status.CONNECTED:
             raise er.ContactNotActive(
                 f"{contact.id} is already answered: the agent completes it", contact=contact.id
             )
-        self._end(contact, Outcome.ABANDONED, reason, now, None)
+        self._end(contact, Outcome.ABANDONED, why, now, None)
         self._dispatch(now)
 
-    def deflect(self, contact_id: str, consent: bool) -> None:
+    def deflect(self, contact_id: object, consent: object) -> None:
         """Self-service solved it, and the customer said so."""
         now = self._begin()
         contact = self._contact(contact_id)
@@ -691,7 +703,7 @@ class Engine:
         self._end(contact, Outcome.DEFLECTED, "self_service", now, None)
         self._dispatch(now)
 
-    def fail(self, contact_id: str, reason: str) -> None:
+    def fail(self, contact_id: object, reason: object) -> None:
         now = self._begin()
         contact = self._contact(contact_id)
         if not isinstance(reason, str) or not reason.strip():
@@ -724,14 +736,14 @@ class Engine:
 
     def raise_alarm(self, kind: str, message: str, contacts: list[str], agents: list[str]) -> None:
         """Record what the watchdog saw, in the log, where supervisors and the audit find it."""
-        now = max(self.clock(), self.state.last_at)
+        now = max(validate_time(self.clock(), "clock"), self.state.last_at)
         self._emit(
             ev.AlarmRaised(at=now, kind=kind, message=message, contacts=contacts, agents=agents)
         )
 
     def recover(self, last_seq: int) -> None:
         """After a restart: release offers pending at the crash, set agents as configured."""
-        now = max(self.clock(), self.state.last_at)
+        now = max(validate_time(self.clock(), "clock"), self.state.last_at)
         st = self.state
         for contact in list(st.contacts.values()):
             if contact.status is Status.OFFERED and contact.agent is not None:
@@ -754,11 +766,11 @@ class Engine:
 
     # -- estimates ---------------------------------------------------------------------------
 
-    def estimate(self, contact_id: str) -> Estimate:
+    def estimate(self, contact_id: object) -> Estimate:
         contact = self._contact(contact_id)
         return estimate_contact(self.state, contact)
 
-    def estimate_queue(self, queue: str) -> Estimate:
+    def estimate_queue(self, queue: object) -> Estimate:
         return estimate_queue(self.state, self._queue(queue))
 
     # -- timers ------------------------------------------------------------------------------

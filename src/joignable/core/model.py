@@ -206,7 +206,7 @@ def next_opening(queue: QueueConfig, at: float) -> float | None:
     return best
 
 
-def validate_time(value: float, what: str = "time") -> float:
+def validate_time(value: object, what: str = "time") -> float:
     if type(value) is float and value - value == 0.0:  # finite (inf - inf and nan are nan)
         return value
     if not isinstance(value, int | float) or math.isnan(value) or math.isinf(value):
