@@ -127,6 +127,12 @@ def test_question_needs_choices_or_input_but_not_both() -> None:
     assert ("flows[1].nodes.ask_card", "missing") in problems_of(d)
 
 
+def test_two_choices_with_the_same_value() -> None:
+    # YAML reads an unquoted off/no as false: a classic way to get two equal values.
+    d = mutated("d['flows'][1]['nodes']['ask_card']['choices'][2]['value'] = 'visa'")
+    assert problems_of(d) == {("flows[1].nodes.ask_card.choices[2].value", "duplicate-value")}
+
+
 def test_syntax_error_names_the_line() -> None:
     base, problems = load("articles:\n  - id: a\n    title: [unclosed\n")
     assert base is None

@@ -50,6 +50,8 @@ class Step:
     node: str
     answer: Fact | None = None
     asked: bool = False
+    at: float | None = None  # when the node was passed (the caller's clock, if given)
+    spent: float | None = None  # for a question asked: seconds from showing it to the answer
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class State:
     stack: tuple[Frame, ...] = ()
     ended: bool = False
     previous: State | None = field(default=None, repr=False)
+    since: float | None = None  # when the current node was reached
 
     def answers(self) -> dict[str, Fact]:
         """The facts the person gave in this run (not those known beforehand)."""
@@ -84,14 +87,17 @@ class Runner:
     def node(self, state: State) -> Node:
         return self.base.flows[state.flow].nodes[state.node]
 
-    def start(self, flow: str, facts: Mapping[str, Fact] | None = None) -> State:
-        """A run of ``flow`` with what is already known (e.g. the customer's product)."""
+    def start(
+        self, flow: str, facts: Mapping[str, Fact] | None = None, at: float | None = None
+    ) -> State:
+        """A run of ``flow`` with what is already known (e.g. the customer's product); ``at``
+        (like ``answer``'s) stamps the path for analytics: the runner itself reads no clock."""
         if flow not in self.base.flows:
             raise RunError("unknown-flow", f"no flow '{flow}'")
         f = self.base.flows[flow]
-        return self._advance(State(flow, f.start, dict(facts or {})))
+        return self._advance(State(flow, f.start, dict(facts or {})), at)
 
-    def answer(self, state: State, value: object) -> State:
+    def answer(self, state: State, value: object, at: float | None = None) -> State:
         """Answer the waiting question; the run moves to the next question or to the end."""
         if state.ended:
             raise RunError("ended", "the run has ended")
@@ -99,9 +105,10 @@ class Runner:
         assert isinstance(q, Question)
         fact, nxt = self._read(q, value)
         facts = {**state.facts, q.fact: fact}
-        step = Step(state.flow, q.id, fact, asked=True)
+        spent = at - state.since if at is not None and state.since is not None else None
+        step = Step(state.flow, q.id, fact, True, at, spent)
         moved = State(state.flow, nxt, facts, (*state.path, step), state.stack, previous=state)
-        return self._advance(moved)
+        return self._advance(moved, at)
 
     def back(self, state: State) -> State:
         """The state before the last answer (the question asked again, its fact forgotten)."""
@@ -126,7 +133,7 @@ class Runner:
         assert q.input is not None and q.next is not None
         return coerce(q.input, value), q.next
 
-    def _advance(self, state: State) -> State:
+    def _advance(self, state: State, at: float | None) -> State:
         """Pass every node that needs no answer; stop at a question or an end."""
         flow, nid, facts = state.flow, state.node, dict(state.facts)
         path, stack = list(state.path), list(state.stack)
@@ -137,29 +144,31 @@ class Runner:
             if isinstance(node, Question):
                 known = _known_choice(node, facts)
                 if known is None or key in seen:
-                    return State(flow, nid, facts, tuple(path), tuple(stack), False, state.previous)
+                    return State(
+                        flow, nid, facts, tuple(path), tuple(stack), False, state.previous, at
+                    )
                 seen.add(key)
-                path.append(Step(flow, nid, facts[node.fact]))
+                path.append(Step(flow, nid, facts[node.fact], at=at))
                 nid = known
             elif isinstance(node, Logic):
-                path.append(Step(flow, nid))
+                path.append(Step(flow, nid, at=at))
                 nid = next((r.next for r in node.rules if holds(r.when, facts)), node.default)
             elif isinstance(node, Call):
-                path.append(Step(flow, nid))
+                path.append(Step(flow, nid, at=at))
                 stack.append(Frame(flow, node.next))
                 flow, nid = node.flow, self.base.flows[node.flow].start
             elif isinstance(node, Outcome) and stack:
                 # A sub-flow ended: resume the caller, unless the call was its flow's last word.
-                path.append(Step(flow, nid))
+                path.append(Step(flow, nid, at=at))
                 frame = stack.pop()
                 while frame.resume is None and stack:
                     frame = stack.pop()
                 if frame.resume is None:
-                    return State(flow, nid, facts, tuple(path), (), True, state.previous)
+                    return State(flow, nid, facts, tuple(path), (), True, state.previous, at)
                 flow, nid = frame.flow, frame.resume
             else:
-                path.append(Step(flow, nid))
-                return State(flow, nid, facts, tuple(path), (), True, state.previous)
+                path.append(Step(flow, nid, at=at))
+                return State(flow, nid, facts, tuple(path), (), True, state.previous, at)
         raise RunError("no-end", f"flow '{state.flow}' passed {MAX_AUTO_STEPS} nodes unasked")
 
 

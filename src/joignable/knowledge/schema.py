@@ -257,6 +257,13 @@ def _question(r: _Reader, nid: str, raw: dict[str, Any], path: str) -> Node:
         Choice(r.text(c, "label", p), _fact_value(r, c, "value", p), r.text(c, "next", p))
         for p, c in r.items(raw, "choices", path)
     )
+    for i, c in enumerate(choices):
+        if any(c.value == d.value and type(c.value) is type(d.value) for d in choices[:i]):
+            r.bad(
+                f"{path}.choices[{i}].value",
+                "duplicate-value",
+                f"two choices have the value {c.value!r}: an answer could not tell them apart",
+            )
     typed = raw.get("input")
     if typed is not None and typed not in INPUT_TYPES:
         r.bad(f"{path}.input", "bad-value", f"'input' must be one of {', '.join(INPUT_TYPES)}")
