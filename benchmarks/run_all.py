@@ -49,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     if not a.json:
         m = out["machine"]
         print(
-            f"joignable benchmarks on {m['cpu']} ({m['cpus']} CPUs), Python {m['python']}"
+            f"joignable benchmarks on {m['cpu']} ({m['cpus']} CPUs), Python {m['python']},"
+            f" {m['core']} core"
             f"{' (quick sizes)' if a.quick else ''}",
             flush=True,
         )

@@ -400,5 +400,19 @@ def machine() -> dict[str, Any]:
         "platform": platform.platform(),
         "cpu": cpu,
         "cpus": os.cpu_count(),
+        "core": core_build(),
         "date": time.strftime("%Y-%m-%d"),
     }
+
+
+def core_build() -> str:
+    """``compiled`` when the routing core runs as mypyc C extensions (``make bench`` builds it
+    so), ``interpreted`` when it runs from its Python source (``pip install -e .``)."""
+    from joignable.core import engine, state
+
+    so = (".so", ".pyd")
+    return (
+        "compiled"
+        if state.__file__.endswith(so) and engine.__file__.endswith(so)
+        else "interpreted"
+    )
