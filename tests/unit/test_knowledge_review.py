@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +13,7 @@ from joignable.knowledge.export import dump
 from joignable.knowledge.model import Article
 from joignable.knowledge.review import Actor, Catalog, ReviewError, key_of
 from joignable.knowledge.schema import load
+from joignable.knowledge.store import KnowledgeStore
 from tests.unit.test_knowledge_fixtures import VALID
 
 ANN = Actor("ann", "author")
@@ -144,3 +146,50 @@ def test_export_imports_again_unchanged() -> None:
     for fmt in ("yaml", "json"):
         again, problems = load(dump(base, fmt), fmt)
         assert problems == [] and again == base
+
+
+def test_node_reviews_carry_over_unchanged_nodes_only() -> None:
+    base, _ = load(VALID)
+    assert base is not None
+    flow = base.flows["card-blocked"]
+    c = Catalog()
+    v1 = c.propose(flow, ANN, 1.0)
+    assert v1.unreviewed() == sorted(flow.nodes)
+    assert {r.owner for r in v1.nodes.values()} == {"ann"}
+    with pytest.raises(ReviewError) as e:
+        c.review_node(v1.key, 1, "ask_card", REX, 2.0)  # not in review yet
+    assert e.value.code == "forbidden"
+    c.submit(v1.key, 1, ANN, 2.0)
+    with pytest.raises(ReviewError):
+        c.review_node(v1.key, 1, "ask_card", ANN, 3.0)  # authors do not review
+    for node in flow.nodes:
+        c.review_node(v1.key, 1, node, REX, 3.0)
+    c.assign_node(v1.key, 1, "route", "eve", REX, 3.5)
+    assert c.version(v1.key, 1).unreviewed() == []
+    c.publish(v1.key, 1, EVE, 4.0)
+    with pytest.raises(ReviewError) as e:
+        c.review_node(v1.key, 1, "route", REX, 4.5)
+    assert e.value.code == "bad-move"
+    # Version 2 changes one node: only that one needs a review again; owners are kept.
+    route = flow.nodes["route"]
+    changed = replace(flow, nodes={**flow.nodes, "route": replace(route, default="human")})
+    v2 = c.propose(changed, ANN, 5.0)
+    assert v2.unreviewed() == ["route"]
+    assert v2.nodes["route"].owner == "eve" and v2.nodes["route"].changed
+    assert not v2.nodes["ask_card"].changed and v2.nodes["ask_card"].reviewed
+    with pytest.raises(ReviewError) as e:
+        c.assign_node(v2.key, 2, "nope", "bob", ANN, 6.0)
+    assert e.value.code == "unknown"
+
+
+def test_node_reviews_survive_the_store(tmp_path: Path) -> None:
+    base, _ = load(VALID)
+    assert base is not None
+    c = Catalog()
+    v = c.propose(base.flows["identify"], ANN, 1.0)
+    c.submit(v.key, 1, ANN, 2.0)
+    c.review_node(v.key, 1, "ask_id", REX, 3.0)
+    store = KnowledgeStore(tmp_path / "kb.db")
+    store.save_catalog(c)
+    again = store.load().version(v.key, 1)
+    assert again == c.version(v.key, 1) and again.unreviewed() == ["ok"]

@@ -10,7 +10,8 @@ kept: who, when, from which state to which, and why.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from joignable.knowledge.model import Article, Flow
@@ -62,9 +63,23 @@ class Version:
     state: ReviewState
     owner: str
     history: tuple[Change, ...] = ()
+    # A flow's nodes: review state and owner each, so reviewers see what changed and who answers
+    # for it. Node ids are stable across versions, which is what lets a review carry over.
+    nodes: Mapping[str, NodeReview] = field(default_factory=dict)
 
     def comments(self) -> list[Change]:
         return [c for c in self.history if c.action == "comment"]
+
+    def unreviewed(self) -> list[str]:
+        """Nodes new or changed in this version that nobody has reviewed yet."""
+        return sorted(n for n, r in self.nodes.items() if not r.reviewed)
+
+
+@dataclass(frozen=True)
+class NodeReview:
+    owner: str
+    reviewed: bool = False
+    changed: bool = True  # new, or different from the previous version
 
 
 def key_of(content: Content) -> str:
@@ -98,11 +113,62 @@ class Catalog:
         """A new draft version of ``content`` (a new item, or a change to an existing one)."""
         key = key_of(content)
         number = len(self._versions.get(key, [])) + 1
-        v = Version(
-            key, number, content, "draft", who.id, (Change(who.id, at, "created", "draft", note),)
-        )
+        created = (Change(who.id, at, "created", "draft", note),)
+        nodes = self._node_reviews(key, content, who)
+        v = Version(key, number, content, "draft", who.id, created, nodes)
         self._versions.setdefault(key, []).append(v)
         return v
+
+    def _node_reviews(self, key: str, content: Content, who: Actor) -> dict[str, NodeReview]:
+        """Unchanged nodes keep their owner and review; new or changed ones start unreviewed,
+        owned by whoever changed them."""
+        if not isinstance(content, Flow):
+            return {}
+        before = self._versions.get(key, [])
+        last = before[-1] if before else None
+        old = last.content.nodes if last is not None and isinstance(last.content, Flow) else {}
+        out: dict[str, NodeReview] = {}
+        for nid, node in content.nodes.items():
+            kept = last.nodes.get(nid) if last is not None else None
+            if nid in old and old[nid] == node and kept is not None:
+                out[nid] = replace(kept, changed=False)
+            else:
+                out[nid] = NodeReview(kept.owner if kept else who.id)
+        return out
+
+    def review_node(self, key: str, number: int, node: str, who: Actor, at: float) -> Version:
+        """A reviewer or an expert marks one node of a version in review as reviewed."""
+        return self._set_node(key, number, node, who, at, "node reviewed", reviewed=True)
+
+    def assign_node(
+        self, key: str, number: int, node: str, owner: str, who: Actor, at: float
+    ) -> Version:
+        """Who answers for a node from now on."""
+        return self._set_node(key, number, node, who, at, f"node owner {owner}", owner=owner)
+
+    def _set_node(
+        self,
+        key: str,
+        number: int,
+        node: str,
+        who: Actor,
+        at: float,
+        action: str,
+        reviewed: bool | None = None,
+        owner: str | None = None,
+    ) -> Version:
+        v = self.version(key, number)
+        if node not in v.nodes:
+            raise ReviewError("unknown", f"no node '{node}' in {key} v{number}")
+        if v.state in ("published", "archived"):
+            raise ReviewError("bad-move", f"{key} v{number} is {v.state}: its review is closed")
+        if reviewed is not None and (v.state != "in_review" or who.role == "author"):
+            raise ReviewError("forbidden", "nodes are reviewed by reviewers, in review")
+        r = v.nodes[node]
+        r = replace(r, reviewed=r.reviewed if reviewed is None else reviewed)
+        r = replace(r, owner=r.owner if owner is None else owner)
+        change = Change(who.id, at, action, v.state, node)
+        return self._put(replace(v, nodes={**v.nodes, node: r}, history=(*v.history, change)))
 
     def submit(self, key: str, number: int, who: Actor, at: float) -> Version:
         return self._move(key, number, "in_review", who, at, "submitted")
@@ -154,6 +220,7 @@ class Catalog:
             "published",
             who.id,
             (Change(who.id, at, "rolled back", "published", note),),
+            back.nodes,
         )
         self._versions[key].append(v)
         return v

@@ -15,7 +15,7 @@ from typing import Any
 
 from joignable.knowledge.export import article_data, flow_data
 from joignable.knowledge.model import Flow
-from joignable.knowledge.review import Catalog, Change, Version
+from joignable.knowledge.review import Catalog, Change, NodeReview, Version
 from joignable.knowledge.schema import read_item
 
 SCHEMA = """
@@ -26,6 +26,7 @@ CREATE TABLE IF NOT EXISTS kb_versions (
     owner TEXT NOT NULL,
     content TEXT NOT NULL,
     history TEXT NOT NULL,
+    nodes TEXT NOT NULL DEFAULT '{}',
     PRIMARY KEY (key, number)
 );
 CREATE TRIGGER IF NOT EXISTS kb_published_never_changes
@@ -52,10 +53,10 @@ class KnowledgeStore:
         """Insert or update these versions, all or none."""
         with self._db:
             self._db.executemany(
-                "INSERT INTO kb_versions (key, number, state, owner, content, history)"
-                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (key, number) DO UPDATE SET"
-                " state = excluded.state, owner = excluded.owner,"
-                " content = excluded.content, history = excluded.history",
+                "INSERT INTO kb_versions (key, number, state, owner, content, history, nodes)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key, number) DO UPDATE SET"
+                " state = excluded.state, owner = excluded.owner, content = excluded.content,"
+                " history = excluded.history, nodes = excluded.nodes",
                 [_row(v) for v in versions],
             )
 
@@ -64,7 +65,7 @@ class KnowledgeStore:
 
     def load(self) -> Catalog:
         rows = self._db.execute(
-            "SELECT key, number, state, owner, content, history FROM kb_versions"
+            "SELECT key, number, state, owner, content, history, nodes FROM kb_versions"
             " ORDER BY key, number"
         ).fetchall()
         return Catalog([_version(*r) for r in rows])
@@ -80,12 +81,16 @@ def _row(v: Version) -> tuple[Any, ...]:
         v.owner,
         json.dumps(content, ensure_ascii=False, sort_keys=True),
         json.dumps(history, ensure_ascii=False),
+        json.dumps({n: [r.owner, r.reviewed, r.changed] for n, r in v.nodes.items()}),
     )
 
 
-def _version(key: str, number: int, state: str, owner: str, content: str, history: str) -> Version:
+def _version(
+    key: str, number: int, state: str, owner: str, content: str, history: str, nodes: str
+) -> Version:
     item = read_item(key.split(":", 1)[0], json.loads(content))
     changes = tuple(
         Change(w, at, action, s, note) for w, at, action, s, note in json.loads(history)
     )
-    return Version(key, number, item, state, owner, changes)  # type: ignore[arg-type]
+    reviews = {n: NodeReview(o, r, c) for n, (o, r, c) in json.loads(nodes).items()}
+    return Version(key, number, item, state, owner, changes, reviews)  # type: ignore[arg-type]
