@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from joignable.planning.erlang_a import erlang_a
 from joignable.planning.erlang_c import erlang_c
 from joignable.planning.metrics import PLANNING_SL
+from joignable.planning.staffing import Target, staff
 
 STRICT = "answered_within_t_over_offered"
 load = st.floats(0.01, 2000.0)
@@ -83,3 +84,23 @@ def test_vectorised_equals_scalar(rows: list[tuple[float, float, float, float]])
         pairs += [(one.service_level[k], many.service_level[k]) for k in PLANNING_SL]
         for x, y in pairs:  # equal to rounding: the ASA's sums are grouped differently
             np.testing.assert_allclose(x, y[i], rtol=1e-12, atol=0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(st.tuples(load, aht, patience), min_size=1, max_size=6),
+    st.sampled_from(PLANNING_SL),
+    st.floats(0.5, 0.95),
+    within,
+)
+def test_erlang_a_staffing_is_minimal(
+    rows: list[tuple[float, float, float]], name: str, sl: float, t: float
+) -> None:
+    a, h, p = (np.array(c) for c in zip(*rows, strict=True))
+    target = Target(sl, t, name)
+    s = staff(a * 900 / h, 900, h, target, model="erlang-a", patience=p)
+    n = s.productive.astype(float)
+    assert np.all(target.met(erlang_a(a / h, h, n, p, t)))
+    below = n > 0
+    fewer = erlang_a(a / h, h, np.maximum(n - 1, 0), p, t)
+    assert not np.any(target.met(fewer)[below])

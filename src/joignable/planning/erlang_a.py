@@ -33,7 +33,12 @@ from joignable.planning.metrics import (
     as_array,
     check_sl_name,
 )
-from joignable.planning.special import log_inv_erlang_b, log_kummer, mean_harmonic
+from joignable.planning.special import (
+    log_inv_erlang_b,
+    log_kummer,
+    log_kummer_next,
+    mean_harmonic,
+)
 
 
 class _Chain:
@@ -52,7 +57,7 @@ class _Chain:
             self.p_wait: Array = sp.expit(self.log_a - log_inv_b_minus_1)
             self.log_ratio = np.log(self.x / (self.x + 1.0))  # -inf with no agent
             self.served_if_wait = np.exp(
-                self.log_ratio + log_kummer(self.x + 1.0, self.y) - self.log_a
+                self.log_ratio + log_kummer_next(self.x, self.y, self.log_a) - self.log_a
             )
         # no agent: everyone waits (1/B - 1 = 0 up to rounding, so set it exactly)
         self.p_wait = np.where(n > 0, self.p_wait, np.where(self.a > 0, 1.0, 0.0))
@@ -60,31 +65,27 @@ class _Chain:
         # not 1 - p_abandon: that loses the digits of a small share answered
         self.answered = (1.0 - self.p_wait) + self.p_wait * self.served_if_wait
 
-    def served_within(self, t: Array) -> Array:
-        """The share of arrivals served with a wait <= t."""
+    def within(self, t: Array) -> tuple[Array, Array]:
+        """(served with a wait <= t, served or gone with a wait <= t), over all arrivals: the
+        second is 1 - P(V > t and patience > t)."""
         z = self.y * np.exp(-t / self.pat)
-        with np.errstate(over="ignore", invalid="ignore"):
+        log_axz = log_kummer(self.x, z)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             served_late = np.exp(
                 self.log_ratio
                 - (self.n / self.h + 1.0 / self.pat) * t
                 + self.y
                 - z
-                + log_kummer(self.x + 1.0, z)
+                + log_kummer_next(self.x, z, log_axz)
                 - self.log_a
             )
+            late = np.exp(-self.n * t / self.h + self.y - z + log_axz - self.log_a)
         served_late = np.where(np.isfinite(served_late), served_late, self.served_if_wait)
         waited_in_time = np.maximum(self.served_if_wait - served_late, 0.0)
-        return np.asarray((1.0 - self.p_wait) + self.p_wait * waited_in_time, dtype=np.float64)
-
-    def resolved_within(self, t: Array, served: Array) -> Array:
-        """The share of arrivals served or gone with a wait <= t (``served``: served_within(t)):
-        1 - P(V > t and patience > t)."""
-        z = self.y * np.exp(-t / self.pat)
-        with np.errstate(over="ignore", invalid="ignore"):
-            late = np.exp(-self.n * t / self.h + self.y - z + log_kummer(self.x, z) - self.log_a)
+        served = np.asarray((1.0 - self.p_wait) + self.p_wait * waited_in_time, dtype=np.float64)
         late = np.where(np.isfinite(late), late, 1.0)
         resolved = 1.0 - np.exp(-t / self.pat) * self.p_wait * np.minimum(late, 1.0)
-        return np.maximum(resolved, served)
+        return served, np.maximum(resolved, served)
 
 
 def erlang_a(
@@ -115,7 +116,7 @@ def erlang_a(
         check_sl_name(name)
     ch = _Chain(lam, h, n, pat)
     answered = ch.answered
-    served_t = ch.served_within(t)
+    served_t, resolved_t = ch.within(t)
     sl: dict[str, Array] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for name in sl_names:
@@ -124,11 +125,11 @@ def erlang_a(
             elif name == "answered_within_t_over_answered":
                 sl[name] = np.where(answered > 0, np.minimum(served_t / answered, 1.0), np.nan)
             elif name == "answered_within_t_over_offered_minus_short_abandons":
-                served_s = ch.served_within(s)
-                short = np.maximum(ch.resolved_within(s, served_s) - served_s, 0.0)  # left < S
+                served_s, resolved_s = ch.within(s)
+                short = np.maximum(resolved_s - served_s, 0.0)  # left before S seconds
                 sl[name] = np.where(short < 1, np.minimum(served_t / (1.0 - short), 1.0), np.nan)
             else:
-                sl[name] = ch.resolved_within(t, served_t)
+                sl[name] = resolved_t
         occ = np.where(n > 0, np.minimum(ch.a * answered / n, 1.0), 0.0)
         if with_asa:
             # E[wait; served] = P(wait) P(served | waited) (1/(x+1) + E[H]) * patience

@@ -57,7 +57,7 @@ def log_inv_erlang_b(n: npt.ArrayLike, a: npt.ArrayLike) -> Array:
         return out
     nn, aa = n_[pos], a_[pos]
     q = sp.gammaincc(nn + 1.0, aa)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # where q underflows: below
         res = log_gamma_ratio(nn, aa) + np.log(q)
     low = q < _TINY  # far more traffic than lines: 1/B = sum_i n(n-1)...(n-i+1) / a^i
     if low.any():
@@ -92,12 +92,27 @@ def log_kummer(x: npt.ArrayLike, y: npt.ArrayLike) -> Array:
         return out
     xx, yy = x_[pos], y_[pos]
     p = np.where(xx > 0, sp.gammainc(xx, yy), 1.0)  # A(0, y) = e^y
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf where p underflows: below
         res = log_gamma_ratio(xx, yy) + np.log(p)
     low = p < _TINY  # far fewer "arrivals" than "servers": the series falls like (y/x)^j
     if low.any():
         res[low] = _series_rising(xx[low], yy[low])
     out[pos] = res
+    return out
+
+
+_LOG_SAFE = float(np.log(1.5))  # above, A - 1 keeps the digits of A
+
+
+def log_kummer_next(x: Array, y: Array, log_a: Array) -> Array:
+    """log A(x + 1, y) from log A(x, y), by A(x+1, y) = (A(x, y) - 1) (x + 1) / y (the series'
+    own recurrence), which spares an incomplete gamma function; where A is near 1 the subtraction
+    would lose digits, so those are computed directly."""
+    out = np.empty(log_a.shape)
+    safe = (log_a > _LOG_SAFE) & (y > 0)
+    la = log_a[safe]  # log(A - 1) = log A + log1p(-1/A): no overflow for a huge A
+    out[safe] = la + np.log1p(-np.exp(-la)) + np.log((x[safe] + 1.0) / y[safe])
+    out[~safe] = log_kummer(x[~safe] + 1.0, y[~safe])
     return out
 
 

@@ -77,6 +77,27 @@ class Target:
                 ok &= m.occupancy <= self.max_occupancy + _SLACK
         return ok
 
+    def margin(self, m: QueueMetrics) -> Array:
+        """How far from the target, for interpolating between staffings: the smallest of the
+        constraints' margins, each in a scale where it is about linear in agents (logit of a
+        share, log of the ASA); >= 0 where ``met`` (up to rounding), NaN read as far off."""
+
+        def logit(v: Array | float) -> Array:
+            v = np.asarray(v, dtype=np.float64)
+            return np.asarray(np.log(v) - np.log1p(-v), dtype=np.float64)
+
+        g = np.full(m.agents.shape, np.inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.sl is not None:
+                g = np.minimum(g, logit(m.service_level[self.sl_definition]) - logit(self.sl))
+            if self.asa is not None:
+                g = np.minimum(g, np.log(self.asa) - np.log(m.asa))
+            if self.max_abandon is not None:
+                g = np.minimum(g, logit(self.max_abandon) - logit(m.p_abandon))
+            if self.max_occupancy is not None:
+                g = np.minimum(g, logit(self.max_occupancy) - logit(m.occupancy))
+        return np.where(np.isnan(g), -np.inf, g)
+
 
 @dataclass(frozen=True)
 class Staffing:
@@ -176,7 +197,13 @@ def _search_c(lam: Array, h: Array, target: Target) -> Array:
 
 
 def _search_a(lam: Array, h: Array, pat: Array, target: Target) -> Array:
-    def met(rows: IntArray, n: Array) -> npt.NDArray[np.bool_]:
+    """Erlang A: the margin to the target is smooth in the agents (about linear in the scales of
+    ``Target.margin``), so Newton steps on the slope measured between two neighbouring staffings
+    land on the answer in two or three rounds of two probes; halvings and doublings take over
+    where a margin is infinite. Every answer is checked: it meets the target and one agent
+    fewer does not (both were probed)."""
+
+    def probe(rows: IntArray, n: Array) -> tuple[npt.NDArray[np.bool_], Array]:
         m = erlang_a(
             lam[rows],
             h[rows],
@@ -187,26 +214,69 @@ def _search_a(lam: Array, h: Array, pat: Array, target: Target) -> Array:
             with_asa=target.asa is not None,
             sl_names=() if target.sl is None else (target.sl_definition,),
         )
-        return target.met(m)
+        return target.met(m), target.margin(m)
 
     a = lam * h
-    lo = np.zeros(a.shape)
-    hi = np.ceil(a + 3.0 * np.sqrt(a) + 3.0)  # about what Erlang C asks for at 80/20
+    out = np.zeros(a.shape)
     rows = np.flatnonzero(a > 0)
-    hi[a == 0] = 0.0
-    # grow hi until it meets the target, then bisect in [lo, hi] on the rows still open
-    short = rows[~met(rows, hi[rows])]
-    while short.size:
-        lo[short] = hi[short] + 1.0
-        hi[short] = 2.0 * hi[short] + 1.0
-        if hi[short].max() > _MAX_AGENTS:
+    if not rows.size:
+        return out
+    ar = a[rows]
+    root = np.sqrt(ar)
+    # the bracket of each row: lo infeasible (-1: none found yet), hi feasible (inf: none yet)
+    lo, g_lo = np.full(rows.size, -1.0), np.full(rows.size, -np.inf)
+    hi, g_hi = np.full(rows.size, np.inf), np.full(rows.size, np.inf)
+
+    def update(idx: IntArray, n: Array) -> Array:
+        """Probe staffing n[k] for row idx[k], narrow the brackets; the margins probed."""
+        ok, g = probe(rows[idx], n)
+        for sel in (ok, ~ok):
+            i, ni, gi = idx[sel], n[sel], g[sel]
+            ends, g_ends = (hi, g_hi) if sel is ok else (lo, g_lo)
+            better = ni < ends[i] if sel is ok else ni > ends[i]
+            ends[i[better]] = ni[better]
+            g_ends[i[better]] = gi[better]
+        return g
+
+    # the margin's slope per agent, measured on the last pair of neighbours probed; the first
+    # pair sits a little above the load, where most answers are near
+    start = np.maximum(np.ceil(ar + root), 1.0)
+    slope = np.full(rows.size, np.nan)
+    near = np.full(rows.size, np.nan)  # the upper point of that pair
+    g_near = np.full(rows.size, np.nan)
+    every = np.arange(rows.size)
+    g = update(np.concatenate([every, every]), np.concatenate([start, start - 1.0]))
+    slope[:] = g[: rows.size] - g[rows.size :]
+    near[:] = start
+    g_near[:] = g[: rows.size]
+    rounds = 0
+    while True:
+        open_ = np.flatnonzero(hi - lo > 1)
+        if not open_.size:
+            break
+        rounds += 1
+        lo_o, hi_o = lo[open_], hi[open_]
+        unbounded = np.isinf(hi_o)
+        if np.any(unbounded & (lo_o > _MAX_AGENTS)):
             raise ValueError("no staffing meets this target")
-        short = short[~met(short, hi[short])]
-    open_ = rows[lo[rows] < hi[rows]]
-    while open_.size:
-        mid = np.floor(0.5 * (lo[open_] + hi[open_]))
-        ok = met(open_, mid)
-        hi[open_] = np.where(ok, mid, hi[open_])
-        lo[open_] = np.where(ok, lo[open_], mid + 1.0)
-        open_ = open_[lo[open_] < hi[open_]]
-    return hi
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            # Newton on the local slope where a pair was probed, else a secant across the
+            # bracket; a guess far outside the bracket, or every fourth round, halves it
+            t = g_lo[open_] / (g_lo[open_] - g_hi[open_])
+            secant = np.ceil(lo_o + t * (hi_o - lo_o))
+            newton = np.ceil(near[open_] - g_near[open_] / slope[open_])
+        guess = np.where(np.isfinite(newton) & (slope[open_] > 0), newton, secant)
+        inside = np.isfinite(guess) & (guess >= lo_o - 1) & (guess <= hi_o + 1) & (rounds % 4 != 0)
+        halve = np.where(unbounded, 2.0 * lo_o + 1.0, np.floor(0.5 * (lo_o + hi_o)))
+        guess = np.where(inside, guess, halve)
+        first = np.clip(guess, lo_o + 1.0, np.maximum(hi_o - 1.0, lo_o + 1.0))
+        second = first - 1.0  # the answer is usually first: prove first - 1 falls short
+        pair = second > lo_o
+        g = update(np.concatenate([open_, open_[pair]]), np.concatenate([first, second[pair]]))
+        g_first, g_second = g[: open_.size][pair], g[open_.size :]
+        both = open_[pair]
+        slope[both] = g_first - g_second
+        near[both] = first[pair]
+        g_near[both] = g_first
+    out[rows] = hi
+    return out
