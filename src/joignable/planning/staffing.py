@@ -3,8 +3,8 @@
 Erlang C steps up from the first stable staffing (more agents than Erlangs), carrying 1/B by its
 recurrence, so each further agent costs a few array operations. Erlang A may need fewer agents than
 the offered load when customers abandon (a queue that sheds its impatient callers is stable at any
-staffing), so its search starts at zero and bisects; pyworkforce's Erlang A starts at the load
-and over-staffs such queues.
+staffing), so its search may go anywhere down to zero agents (see ``_search_a``); pyworkforce's
+Erlang A starts at the load and over-staffs such queues.
 """
 
 from __future__ import annotations
