@@ -305,7 +305,7 @@ def _simulation(seed: int, calls: int, peers: bool) -> dict[str, Any]:
         res["simpy"] = None
         return res
     # the same calls: the simulator's own draws, in arrival order
-    arrivals, _, handle, pat = sim._draw(np.random.default_rng(seed), center, horizon, None)
+    arrivals, _, handle, pat = sim.draw(np.random.default_rng(seed), center, horizon, None)
     t = time.perf_counter()
     done = _simpy_run(arrivals, handle, pat, agents)
     theirs = time.perf_counter() - t

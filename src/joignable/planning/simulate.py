@@ -139,7 +139,7 @@ def simulate(
     if not (math.isfinite(horizon) and horizon > warmup >= 0):
         raise ValueError("the horizon must be after the warm-up, both 0 or more")
     rng = np.random.default_rng(seed)
-    arr_t, arr_q, handle, patience = _draw(rng, center, horizon, interval)
+    arr_t, arr_q, handle, patience = draw(rng, center, horizon, interval)
     qnames = [q.name for q in center.queues]
     qindex = {name: i for i, name in enumerate(qnames)}
     # groups in the order listed: a queue's contact tries them in that order
@@ -203,7 +203,6 @@ def simulate(
                     push(heap, (t + patience[c], 1, c))
         else:
             break
-    stranded = sum(1 for s in state if s == _WAITING)  # queues no group serves
     return _figures(
         center,
         arr_t,
@@ -212,7 +211,6 @@ def simulate(
         wait,
         state,
         served_by,
-        stranded,
         events,
         warmup,
         horizon,
@@ -220,9 +218,12 @@ def simulate(
     )
 
 
-def _draw(
+def draw(
     rng: np.random.Generator, center: Center, horizon: float, interval: float | None
 ) -> tuple[list[float], list[int], list[float], list[float]]:
+    """The calls of one replication, in arrival order: arrival times, queue indexes, handle times
+    and patience (inf: never leaves). ``simulate`` draws them so; other simulators can be fed the
+    same calls (the SimPy comparison in benchmarks/planning.py does)."""
     times, queue, handle, patience = [], [], [], []
     for qi, q in enumerate(center.queues):
         rates = np.atleast_1d(np.asarray(q.rate, dtype=np.float64))
@@ -257,7 +258,6 @@ def _figures(
     wait: list[float],
     state: list[int],
     served_by: list[int],
-    stranded: int,
     events: int,
     warmup: float,
     horizon: float,
@@ -286,7 +286,7 @@ def _figures(
             "abandoned_within_t": int(np.sum(w[abandoned] <= qd.within)),
             "short_abandoned": int(np.sum(w[abandoned] < short_abandon)),
             "wait_answered": float(aw.sum()),
-            "stranded": int(np.sum(m & (st == _WAITING))),
+            "stranded": int(np.sum(m & (st == _WAITING))),  # in a queue no group serves
         }
     length = horizon - warmup
     occupancy = {
