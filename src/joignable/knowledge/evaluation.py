@@ -158,7 +158,7 @@ def signals(index: KnowledgeIndex, data: Dataset, cases: Sequence[Case]) -> list
     """Every case's signals, its query embedded in one batch when dense is on."""
     vectors: Vectors | None = None
     if index.embedder is not None and cases:
-        vectors = index.embedder.embed_queries([c.query for c in cases])
+        vectors = index.embedder.embed_queries([index.dense_text(c.query) for c in cases])
     return [
         index.signals(c.query, lang=data.lang, vector=None if vectors is None else vectors[i])
         for i, c in enumerate(cases)
