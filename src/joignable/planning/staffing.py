@@ -246,7 +246,8 @@ def _search_a(lam: Array, h: Array, pat: Array, target: Target) -> Array:
     g_near = np.full(rows.size, np.nan)
     every = np.arange(rows.size)
     g = update(np.concatenate([every, every]), np.concatenate([start, start - 1.0]))
-    slope[:] = g[: rows.size] - g[rows.size :]
+    with np.errstate(invalid="ignore"):  # inf - inf where a margin is infinite: no slope
+        slope[:] = g[: rows.size] - g[rows.size :]
     near[:] = start
     g_near[:] = g[: rows.size]
     rounds = 0
@@ -275,7 +276,8 @@ def _search_a(lam: Array, h: Array, pat: Array, target: Target) -> Array:
         g = update(np.concatenate([open_, open_[pair]]), np.concatenate([first, second[pair]]))
         g_first, g_second = g[: open_.size][pair], g[open_.size :]
         both = open_[pair]
-        slope[both] = g_first - g_second
+        with np.errstate(invalid="ignore"):
+            slope[both] = g_first - g_second
         near[both] = first[pair]
         g_near[both] = g_first
     out[rows] = hi
