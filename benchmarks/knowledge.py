@@ -41,6 +41,7 @@ from joignable.knowledge.evaluation import (
     signals,
     tune,
 )
+from joignable.knowledge.learning import is_gap
 from joignable.knowledge.search import KnowledgeIndex, Mode, SearchDoc
 from joignable.knowledge.thesaurus import default_thesaurus
 
@@ -103,6 +104,29 @@ def quality(data: Dataset, embedder: Embedder | None, tuning: bool = True) -> di
         res["dev_best_lexical_weight"] = best.lexical
         res["dev_best_mrr10"] = round(dev.mrr10, 3)
     return res
+
+
+def gaps(data: Dataset, embedder: Embedder, removed_every: int = 7) -> dict[str, Any]:
+    """How well ``learning.is_gap`` spots queries the base cannot answer: every
+    ``removed_every``-th intent is left out of the base, its queries should be gaps."""
+    gone = {d.id for d in sorted(data.docs, key=lambda d: d.id)[::removed_every]}
+    index = KnowledgeIndex(
+        [d for d in data.docs if d.id not in gone], thesaurus=default_thesaurus(), embedder=embedder
+    )
+    vectors = embedder.embed_queries([index.dense_text(c.query) for c in data.test])
+    flagged = {True: 0, False: 0}
+    total = {True: 0, False: 0}
+    for case, v in zip(data.test, vectors, strict=True):
+        missing = case.gold in gone
+        total[missing] += 1
+        flagged[missing] += is_gap(index.search(case.query, lang=data.lang, k=1, vector=v))
+    return {
+        "intents_removed": len(gone),
+        "queries_missing": total[True],
+        "queries_present": total[False],
+        "caught": round(flagged[True] / max(1, total[True]), 3),
+        "false_flags": round(flagged[False] / max(1, total[False]), 3),
+    }
 
 
 def _dicts(metrics: dict[str, Metrics]) -> dict[str, dict[str, float]]:
@@ -173,6 +197,8 @@ def run(
         for k in ks:
             d = banking77(en, k, seed=seed, queries=queries)
             out["sets"][d.name] = quality(d, embedder, tuning)
+        if tuning and embedder is not None:
+            out["gaps"] = gaps(banking77(en, 20, seed=seed, queries=queries), embedder)
         if french and (fr / "articles.csv").exists():
             d = banking77_fr(fr)
             out["sets"][d.name] = quality(d, embedder)
@@ -213,6 +239,13 @@ def format_result(r: dict[str, Any]) -> str:
                 f"    fusion lexical weight {s['fusion']['lexical']} (dev prefers "
                 f"{s['dev_best_lexical_weight']}, dev MRR@10 {s['dev_best_mrr10']})"
             )
+    if "gaps" in r:
+        g = r["gaps"]
+        lines.append(
+            f"  gaps (K=20, {g['intents_removed']} intents left out): {g['caught']:.0%} of "
+            f"{g['queries_missing']} unanswerable queries flagged, {g['false_flags']:.0%} of "
+            f"{g['queries_present']} others"
+        )
     for mode, m in r.get("latency", {}).items():
         lines.append(
             f"  latency {mode} over {m['articles']:,} articles: p50 {m['p50_ms']} ms, "
