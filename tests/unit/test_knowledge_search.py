@@ -128,6 +128,21 @@ def test_cached_embedder_embeds_each_text_once() -> None:
     assert np.allclose(cached.embed_passages(["ami"]), inner.embed_passages(["ami"]))
 
 
+def test_a_repeated_query_is_embedded_once() -> None:
+    model = BagOfWords()
+    idx = KnowledgeIndex(DOCS, embedder=model)
+    before = model.calls
+    first = idx.search("envoyer argent ami", lang="fr")
+    assert idx.search("envoyer argent ami", lang="fr") == first
+    assert model.calls == before + 1
+
+
+def test_the_dense_side_reads_the_first_words_only() -> None:
+    idx = KnowledgeIndex(DOCS, dense_words=3)
+    assert idx.dense_text("un deux trois quatre cinq") == "un deux trois"
+    assert KnowledgeIndex(DOCS, dense_words=None).dense_text("a b c d") == "a b c d"
+
+
 def test_fusion_weights_at_the_extremes_follow_one_retriever() -> None:
     lex = np.array([0.0, 3.0, 1.0, 2.0], dtype=np.float32)
     dense = np.array([0.9, 0.1, 0.8, 0.5], dtype=np.float32)

@@ -29,6 +29,7 @@ Mode = Literal["hybrid", "lexical", "dense"]
 # reads them all). On BANKING77 K=20 this cost 0.6 points of hybrid top-1 (.870 -> .864) and
 # caps the slowest queries (the p95 query has 25 words).
 DENSE_QUERY_WORDS = 16
+QUERY_CACHE = 2048  # query embeddings remembered (1.5 KB each)
 ReasonKind = Literal["term", "typo", "synonym", "semantic"]
 
 
@@ -106,6 +107,7 @@ class KnowledgeIndex:
         self.fusion = fusion or Fusion()
         self.embedder = embedder
         self.dense_words = dense_words
+        self._recent: dict[str, Vectors] = {}
         self._parts: dict[Lang, _Part] = {}
         for lang in LANGS:
             mine = [d for d in docs if d.lang == lang]
@@ -178,10 +180,22 @@ class KnowledgeIndex:
         lex = part.lexical.scores(terms) if terms else np.zeros(len(part.docs), np.float32)
         sims = dense = None
         if mode != "lexical" and part.dense is not None:
-            q = part.dense.query_vector(self.dense_text(query)) if vector is None else vector
+            q = self._query_vector(part.dense, query) if vector is None else vector
             sims = part.dense.similarities(q)
             dense = part.dense.doc_scores(sims)
         return Signals(part, terms, lex, sims, dense)
+
+    def _query_vector(self, dense: DenseIndex, query: str) -> Vectors:
+        """The query's embedding, remembered: agents type the same requests again and again, and
+        embedding is most of a hybrid search's time."""
+        text = self.dense_text(query)
+        vector = self._recent.pop(text, None)
+        if vector is None:
+            vector = dense.query_vector(text)
+        self._recent[text] = vector  # most recent last
+        if len(self._recent) > QUERY_CACHE:
+            self._recent.pop(next(iter(self._recent)))
+        return vector
 
     def dense_text(self, query: str) -> str:
         """What the dense model embeds of a query: its first ``dense_words`` words."""
