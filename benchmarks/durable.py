@@ -1,8 +1,10 @@
 """Durable throughput: whole contacts per second through the Center and the SQLite ledger.
 
 Each contact runs the full path: ``arrive`` (routing offers it to a free agent in the same
-command), ``accept``, ``complete`` (the agent goes to wrap-up) and ``end_wrapup``: 4 commands and
-6 events (ContactArrived, OfferMade, OfferAccepted, ContactEnded, WrapupStarted, WrapupEnded).
+command), ``accept`` and ``complete``: the issue's "arrive, offer, accept, complete", 3 commands
+and 6 events (ContactArrived, OfferMade, OfferAccepted, ContactEnded, WrapupStarted and
+WrapupEnded at once, the wrap-up limit being 0). With a wrap-up the agent also ends it
+(``end_wrapup``): 4 commands, the same 6 events.
 Every command is acknowledged only after its events are durable: the ledger is a real SQLite file
 (WAL, ``synchronous=FULL``, so every commit is fsynced) in a temporary directory on the machine's
 disk, and the Center's writer thread commits whatever has accumulated in one transaction (group
@@ -11,8 +13,8 @@ commit).
 Two clients, both honest about acknowledgements:
 
 - ``pipelined``: one client thread behaves like an async server holding ``inflight`` customer
-  sessions. Each round it submits the next command of every session that is ready
-  (``center.submit``), then waits until the last of them is durable (``center.wait_durable``);
+  sessions. Each round it submits the next command of every session that is ready, as one batch
+  (``center.submit_many``), then waits until the last of them is durable (``center.wait_durable``);
   only then are those commands acknowledged and their sessions move on. Nothing is acted upon
   before it is durable (an offer is accepted only after the arrival that made it is stored).
 - ``threads``: ``threads`` client threads, each a synchronous client running one contact after
@@ -34,10 +36,13 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections import deque
 from typing import Any
 
+import msgspec
+
 from benchmarks.scenario import build_layout, percentile
-from joignable.center import Center
+from joignable.center import Center, Command
 from joignable.core import events as ev
 from joignable.core.model import Channel
 from joignable.core.state import Status
@@ -70,10 +75,20 @@ class Setup:
     """A Center on a fresh ledger file, configured, every agent logged in."""
 
     def __init__(
-        self, tmp: str, rng: random.Random, agents: int, queues: int, skills: int, watchdog: bool
+        self,
+        tmp: str,
+        rng: random.Random,
+        agents: int,
+        queues: int,
+        skills: int,
+        watchdog: bool,
+        wrapup: bool = True,
     ) -> None:
         self.path = os.path.join(tmp, f"ledger-{time.monotonic_ns()}.db")
         self.layout = build_layout(rng, agents=agents, queues=queues, skills=skills)
+        self.wrapup = wrapup
+        if not wrapup:  # agents are ready again as soon as they complete
+            self.layout.settings = msgspec.structs.replace(self.layout.settings, wrapup_limit=0.0)
         self.center = Center(SQLiteStore(self.path), time.time, watchdog=watchdog)
         c, lay = self.center, self.layout
         last = 0
@@ -109,11 +124,14 @@ class Setup:
 
 
 def _pipelined(
-    s: Setup, rng: random.Random, contacts: int, warmup: int, inflight: int
+    s: Setup, rng: random.Random, contacts: int, warmup: int, inflight: int, depth: int = 2
 ) -> dict[str, Any]:
     center = s.center
-    submit, wait = center.submit, center.wait_durable
     state = center.engine.state  # read between our own submits (we are the only client)
+    # what a session does once its last command is durable
+    after = {"arrive": "accept", "accept": "complete"}
+    after["complete"] = "end_wrapup" if s.wrapup else "done"
+    after["end_wrapup"] = "done"
     ready: list[tuple[str, str, str]] = []  # (next command, contact, agent)
     waiting: set[str] = set()  # arrived, not offered yet
     started = done = 0
@@ -122,56 +140,69 @@ def _pipelined(
     round_lat: list[int] = []
     perf = time.perf_counter_ns
     target = warmup + contacts
+    # Two batches in flight, as an async server has: while one is being written, the next
+    # one's commands run. A batch's sessions move on only once it is durable.
+    outstanding: deque[tuple[int, list[tuple[str, str, str]], int]] = deque()
     while done < target:
         while started < target and started - done < inflight:
             ready.append(("arrive", "", ""))
             started += 1
-        batch, ready = ready, []
-        acks: list[tuple[str, str, str]] = []
-        last = 0
-        t0 = perf()
-        for cmd, cid, agent in batch:
-            if cmd == "arrive":
-                q, ch = s.queue(rng)
-                res, last = submit("arrive", q, channel=ch)
-                c = state.contacts[res.contact]
-                if c.status is Status.OFFERED:
-                    acks.append(("accept", res.contact, c.agent))
+        if ready:
+            batch, ready = ready, []
+            commands: list[Command] = []
+            for cmd, cid, agent in batch:
+                if cmd == "arrive":
+                    q, ch = s.queue(rng)
+                    commands.append(("arrive", (q,), {"channel": ch}))
+                elif cmd == "end_wrapup":
+                    commands.append((cmd, (agent, cid), {"disposition": "ok"}))
                 else:
-                    waiting.add(res.contact)
-            elif cmd == "accept":
-                _, last = submit("accept", agent, cid)
-                acks.append(("complete", cid, agent))
-            elif cmd == "complete":
-                _, last = submit("complete", agent, cid)
-                acks.append(("end_wrapup", cid, agent))
-            else:
-                _, last = submit("end_wrapup", agent, cid, disposition="ok")
-                acks.append(("done", cid, agent))
-        for cid in list(waiting):  # offered since, when an agent came out of wrap-up
-            c = state.contacts[cid]
-            if c.status is Status.OFFERED:
-                waiting.discard(cid)
-                acks.append(("accept", cid, c.agent))
-        if last:
-            wait(last)
+                    commands.append((cmd, (agent, cid), {}))
+            t0 = perf()
+            results, last = center.submit_many(commands)
+            acks: list[tuple[str, str, str]] = []
+            for (cmd, cid, agent), res in zip(batch, results, strict=True):
+                if isinstance(res, Exception):
+                    raise res
+                if cmd == "arrive":
+                    cid = res.contact
+                    c = state.contacts[cid]
+                    if c.status is Status.OFFERED and c.agent is not None:
+                        acks.append(("accept", cid, c.agent))
+                    else:
+                        waiting.add(cid)
+                else:
+                    acks.append((after[cmd], cid, agent))
+            for cid in list(waiting):  # offered since, when an agent came out of wrap-up
+                c = state.contacts[cid]
+                if c.status is Status.OFFERED and c.agent is not None:
+                    waiting.discard(cid)
+                    acks.append(("accept", cid, c.agent))
+            outstanding.append((last, acks, t0))
+            if len(outstanding) < depth:
+                continue
+        if not outstanding:  # every session waits for an agent and nothing is in flight
+            raise RuntimeError(f"stalled with {len(waiting)} contacts waiting for an agent")
+        last, acks, t0 = outstanding.popleft()
+        center.wait_durable(last)
         round_lat.append(perf() - t0)
-        for a in acks:
-            if a[0] == "done":
+        for ack in acks:
+            if ack[0] == "done":
                 done += 1
                 if done == warmup:
                     t_start = time.perf_counter()
                     b0, e0 = s.batches, s.events
                     round_lat.clear()
             else:
-                ready.append(a)
+                ready.append(ack)
     elapsed = time.perf_counter() - t_start
     round_lat.sort()
+    per_contact = 4 if s.wrapup else 3
     return {
         "contacts": contacts,
         "elapsed_s": round(elapsed, 3),
         "contacts_per_s": round(contacts / elapsed),
-        "commands_per_s": round(4 * contacts / elapsed),
+        "commands_per_s": round(per_contact * contacts / elapsed),
         "events_per_s": round((s.events - e0) / elapsed),
         "commits": s.batches - b0,
         "events_per_commit": round((s.events - e0) / max(1, s.batches - b0), 1),
@@ -303,6 +334,7 @@ def run(
     seed: int = 42,
     modes: tuple[str, ...] = ("pipelined", "threads"),
     watchdogs: tuple[bool, ...] | None = None,
+    wrapups: tuple[bool, ...] = (False, True),
     tmpdir: str | None = None,
 ) -> dict[str, Any]:
     if watchdogs is None:
@@ -311,22 +343,31 @@ def run(
     disk = disk_of(tmp)
     results: list[dict[str, Any]] = []
     try:
-        for mode in modes:
-            for wd in watchdogs:
-                rng = random.Random(seed)
-                t = time.perf_counter()
-                s = Setup(tmp, rng, agents, queues, skills, wd)
-                setup_s = time.perf_counter() - t
-                if mode == "pipelined":
-                    r = _pipelined(s, rng, contacts, warmup, inflight)
-                    r["inflight"] = inflight
-                else:
-                    r = _threads(s, seed, thread_contacts, warmup // 5, threads)
-                r = {"mode": mode, "watchdog": wd, "setup_s": round(setup_s, 2), **r}
-                r["alarms"] = len(s.center.alarms)
-                r["check"] = _verify(s)
-                results.append(r)
-                os.remove(s.path)
+        # The issue's contact is arrive, offer, accept, complete (no wrap-up: 3 commands);
+        # with a wrap-up the agent also ends it (4 commands). Threads always wrap up.
+        runs = [(m, wd, wu) for m in modes for wu in wrapups for wd in watchdogs]
+        runs = [(m, wd, wu) for m, wd, wu in runs if m == "pipelined" or wu]
+        for mode, wd, wu in runs:
+            rng = random.Random(seed)
+            t = time.perf_counter()
+            s = Setup(tmp, rng, agents, queues, skills, wd, wu)
+            setup_s = time.perf_counter() - t
+            if mode == "pipelined":
+                r = _pipelined(s, rng, contacts, warmup, inflight)
+                r["inflight"] = inflight
+            else:
+                r = _threads(s, seed, thread_contacts, warmup // 5, threads)
+            r = {
+                "mode": mode,
+                "watchdog": wd,
+                "wrapup": wu,
+                "setup_s": round(setup_s, 2),
+                **r,
+            }
+            r["alarms"] = len(s.center.alarms)
+            r["check"] = _verify(s)
+            results.append(r)
+            os.remove(s.path)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {
@@ -358,8 +399,9 @@ def format_result(r: dict[str, Any]) -> str:
             else f"{x['threads']} client threads"
         )
         lat = x.get("round_ms") or x.get("contact_ms")
+        steps = "4 commands (wrap-up)" if x.get("wrapup", True) else "3 commands"
         lines.append(
-            f"  {who}, watchdog {'on' if x['watchdog'] else 'off'}: "
+            f"  {who}, {steps}, watchdog {'on' if x['watchdog'] else 'off'}: "
             f"{x['contacts_per_s']:,} contacts/s ({x['commands_per_s']:,} durable commands/s, "
             f"{x['events_per_s']:,} events/s), {x['commits']:,} commits "
             f"({x['events_per_commit']} events each), "

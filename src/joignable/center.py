@@ -17,15 +17,48 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from joignable.core import events as ev
 from joignable.core.engine import Engine, replay
-from joignable.core.errors import DomainError
+from joignable.core.errors import DomainError, InvalidInput
 from joignable.ledger.store import EventStore, LedgerError
 
 Listener = Callable[[list[tuple[int, ev.Event]]], None]
+Command = tuple[str, tuple[Any, ...], dict[str, Any]]  # engine method, args, kwargs
+
+# What the outside may ask of the engine (its other methods are internal).
+COMMANDS = frozenset(
+    {
+        "tick",
+        "configure",
+        "define_skill",
+        "configure_queue",
+        "configure_agent",
+        "set_presence",
+        "disconnect",
+        "accept",
+        "reject",
+        "complete",
+        "end_wrapup",
+        "callback_not_reached",
+        "transfer",
+        "arrive",
+        "schedule_callback",
+        "request_callback",
+        "abandon",
+        "deflect",
+        "fail",
+    }
+)
+
+
+def _command(engine: Engine, name: str) -> Callable[..., Any]:
+    if name not in COMMANDS:
+        raise InvalidInput(f"no command {name!r}")
+    fn: Callable[..., Any] = getattr(engine, name)
+    return fn
 
 
 class CenterStopped(LedgerError):
@@ -97,10 +130,30 @@ class Center:
             raise CenterStopped("the ledger failed; the center stopped", cause=str(self._failure))
         with self.lock:
             try:
-                result = getattr(self.engine, command)(*args, **kwargs)
+                result = _command(self.engine, command)(*args, **kwargs)
             finally:
                 last = self._push(self.engine.take())
         return result, last
+
+    def submit_many(self, commands: Sequence[Command]) -> tuple[list[Any], int]:
+        """Run several commands in one turn of the lock, as a server does with the requests that
+        came in while the last write was on disk; return each one's result (or the
+        ``DomainError`` that refused it: a refused command changed nothing) and the one seq to
+        wait for before acknowledging any of them."""
+        if self._failure is not None:
+            raise CenterStopped("the ledger failed; the center stopped", cause=str(self._failure))
+        results: list[Any] = []
+        with self.lock:
+            engine = self.engine
+            try:
+                for name, args, kwargs in commands:
+                    try:
+                        results.append(_command(engine, name)(*args, **kwargs))
+                    except DomainError as exc:
+                        results.append(exc)
+            finally:
+                last = self._push(engine.take())
+        return results, last
 
     def run(self, command: str, *args: Any, **kwargs: Any) -> Any:
         """Run a command and return once its events are durable."""

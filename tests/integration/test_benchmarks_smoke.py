@@ -75,8 +75,9 @@ def test_durable_acknowledges_only_stored_contacts(tmp_path: Path) -> None:
     )
     assert r["ok"]
     assert r["disk"]["path"] and r["disk"]["fstype"]  # recorded: fsync on tmpfs is no figure
-    modes = {(x["mode"], x["watchdog"]) for x in r["runs"]}
-    assert ("pipelined", False) in modes and ("threads", False) in modes
+    modes = {(x["mode"], x["watchdog"], x["wrapup"]) for x in r["runs"]}
+    assert {("pipelined", False, False), ("pipelined", False, True)} <= modes
+    assert ("threads", False, True) in modes
     for x in r["runs"]:
         chk = x["check"]
         assert chk["gaps"] == 0 and chk["ended_twice"] == 0

@@ -8,7 +8,7 @@ import pytest
 
 from joignable.center import Center
 from joignable.core import events as ev
-from joignable.core.errors import UnknownQueue
+from joignable.core.errors import InvalidInput, UnknownQueue
 from joignable.core.model import AgentConfig, Presence, QueueConfig
 from joignable.core.state import Status
 from joignable.ledger.store import LedgerError, SQLiteStore, open_store
@@ -38,6 +38,43 @@ def test_commands_are_durable_and_sequence_is_gapless(tmp_path: Path, clock: Clo
     kinds = [type(e).__name__ for _, e in reader.read()]
     assert kinds.count("ContactArrived") == 5
     assert kinds.count("OfferMade") == 1
+
+
+def test_a_batch_runs_in_order_and_a_refused_command_changes_nothing(
+    tmp_path: Path, clock: Clock
+) -> None:
+    db = tmp_path / "l.db"
+    with Center(SQLiteStore(db), clock, watchdog=False) as center:
+        setup_center(center)
+        center.run("set_presence", "ann", "available")
+        before = center.seq
+        results, last = center.submit_many(
+            [
+                ("arrive", ("billing",), {"contact_id": "c1"}),
+                ("arrive", ("nope",), {}),
+                ("accept", ("ann", "c1"), {}),
+                ("_dispatch", (0.0,), {}),  # not a command: internals are out of reach
+                ("complete", ("ann", "c1"), {}),
+            ]
+        )
+        assert results[0].status == "offered"
+        assert isinstance(results[1], UnknownQueue)
+        assert results[2] is True
+        assert isinstance(results[3], InvalidInput) and "_dispatch" in str(results[3])
+        assert results[4] is None
+        center.wait_durable(last)
+        assert last == center.seq > before
+        with pytest.raises(InvalidInput):
+            center.run("take")
+    reader = open_store(str(db), readonly=True)
+    kinds = [type(e).__name__ for s, e in reader.read() if s > before]
+    assert kinds == [
+        "ContactArrived",
+        "OfferMade",
+        "OfferAccepted",
+        "ContactEnded",
+        "WrapupStarted",
+    ]
 
 
 def test_restart_keeps_places_and_releases_pending_offers(tmp_path: Path, clock: Clock) -> None:

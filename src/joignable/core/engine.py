@@ -510,7 +510,7 @@ class Engine:
             raise er.InvalidInput(
                 f"channel must be one of {[c.value for c in Channel]}, got {channel!r}"
             )
-        kind = Channel(channel)
+        kind = channel if type(channel) is Channel else Channel(channel)
         if not isinstance(priority, int) or isinstance(priority, bool) or abs(priority) > 1000:
             raise er.InvalidInput(f"priority must be a whole number -1000..1000, got {priority!r}")
         extra = self._check_requirement(skills or {}, "contact skills")

@@ -174,5 +174,12 @@ def decode(raw: bytes | str) -> AnyEvent:
     return _decoder.decode(raw)
 
 
+# Each event type's tag, read once: ``__struct_config__`` builds a new object at every access.
+_TAGS: dict[type[Event], str] = {
+    t: t.__struct_config__.tag
+    for t in AnyEvent.__args__
+}
+
+
 def event_type(event: Event) -> str:
-    return type(event).__struct_config__.tag  # type: ignore[return-value]
+    return _TAGS[type(event)]
