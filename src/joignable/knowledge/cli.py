@@ -18,7 +18,7 @@ from joignable.knowledge.demo import demo_base
 from joignable.knowledge.embedding import load_embedder
 from joignable.knowledge.evaluation import banking77, banking77_fr, evaluate, signals
 from joignable.knowledge.export import dump
-from joignable.knowledge.model import Article, Base, Flow
+from joignable.knowledge.model import Base
 from joignable.knowledge.review import Actor, Content
 from joignable.knowledge.schema import load
 from joignable.knowledge.search import KnowledgeIndex
@@ -53,21 +53,11 @@ def _read(path: Path) -> Base:
     return base
 
 
-def _published(db: Path) -> Base:
-    """The published articles and flows of a store."""
-    catalog = KnowledgeStore(db).load()
-    live = [v.content for key in catalog.items() if (v := catalog.published(key)) is not None]
-    return Base(
-        {c.id: c for c in live if isinstance(c, Article)},
-        {c.id: c for c in live if isinstance(c, Flow)},
-    )
-
-
 def _base(db: Path | None, file: Path | None) -> Base:
     if file is not None:
         return _read(file)
     if db is not None:
-        return _published(db)
+        return KnowledgeStore(db).load().published_base()
     return demo_base()
 
 

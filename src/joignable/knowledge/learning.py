@@ -24,11 +24,11 @@ from joignable.knowledge.text import Lang, analyzer
 # A best hit covering less than this share of the typed words is no good answer, unless the
 # dense model finds it at least this close (e5 cosines are squeezed into 0.75-0.95). Calibrated
 # on BANKING77 with 11 of its 77 intents removed from the base (benchmarks/knowledge.py, "gaps"):
-# these flag 45 % of the queries whose intent is missing and 9 % of the others. A gap is only a
+# these flag 44 % of the queries whose intent is missing and 8 % of the others. A gap is only a
 # candidate for an expert, so a missed one (the base never learns) costs more than a false one.
 GAP_COVERAGE = 0.7
 GAP_DENSE = 0.90
-# Two gaps belong together when they share this share of their stems (Jaccard).
+# A gap joins a group when it shares this share of its stems (Jaccard) with one of its wordings.
 GAP_SIMILARITY = 0.5
 
 
@@ -45,7 +45,7 @@ class Gap:
     """Similar searches without a good result."""
 
     lang: Lang
-    stems: frozenset[str]  # of the first query: what others are compared with
+    stems: list[frozenset[str]]  # of each wording: a new query joins the group of its closest
     queries: Counter[str] = field(default_factory=Counter)
     first_at: float = 0.0
     last_at: float = 0.0
@@ -71,14 +71,16 @@ class GapLog:
         if not is_gap(hits) or not query.strip():
             return None
         stems = frozenset(analyzer(lang).stems(query))
-        gap = max(
-            (g for g in self._gaps if g.lang == lang),
-            key=lambda g: _jaccard(g.stems, stems),
-            default=None,
-        )
-        if gap is None or _jaccard(gap.stems, stems) < self.similarity:
-            gap = Gap(lang, stems, first_at=at)
+
+        def closeness(g: Gap) -> float:
+            return max(_jaccard(s, stems) for s in g.stems)
+
+        gap = max((g for g in self._gaps if g.lang == lang), key=closeness, default=None)
+        if gap is None or closeness(gap) < self.similarity:
+            gap = Gap(lang, [], first_at=at)
             self._gaps.append(gap)
+        if query.strip() not in gap.queries:
+            gap.stems.append(stems)
         gap.queries[query.strip()] += 1
         gap.last_at = at
         return gap

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
-from joignable.knowledge.model import Article, Flow
+from joignable.knowledge.model import Article, Base, Flow
 
 ReviewState = Literal["draft", "in_review", "published", "archived"]
 Role = Literal["author", "reviewer", "expert"]
@@ -105,6 +105,14 @@ class Catalog:
             if v.number == number:
                 return v
         raise ReviewError("unknown", f"no version {number} of {key}")
+
+    def published_base(self) -> Base:
+        """The live content: the published version of every article and flow."""
+        live = [v.content for key in self.items() if (v := self.published(key)) is not None]
+        return Base(
+            {c.id: c for c in live if isinstance(c, Article)},
+            {c.id: c for c in live if isinstance(c, Flow)},
+        )
 
     def published(self, key: str) -> Version | None:
         return next((v for v in self._versions.get(key, []) if v.state == "published"), None)

@@ -65,8 +65,8 @@ class Hit:
 class Fusion:
     """How lexical and dense scores are combined; ``pool`` candidates are taken from each."""
 
-    lexical: float = 0.35
-    dense: float = 0.65
+    lexical: float = 0.4
+    dense: float = 0.6
     pool: int = 50
 
 
