@@ -139,7 +139,8 @@ class Engine:
         return now
 
     def next_timer(self) -> float | None:
-        return self.state.timers[0][0] if self.state.timers else None
+        first = self.state.timers.first()
+        return first[0] if first is not None else None
 
     def _agent(self, agent_id: object) -> Agent:
         agent = self.state.agents.get(agent_id) if isinstance(agent_id, str) else None
@@ -778,8 +779,8 @@ class Engine:
     def _fire_timers(self, now: float) -> None:
         st = self.state
         timers = st.timers
-        while timers and timers[0][0] <= now:
-            due, _, kind, cid, aid, token = heapq.heappop(timers)
+        while (entry := timers.pop_due(now)) is not None:
+            due, _, kind, cid, aid, token = entry
             at = max(due, st.last_at)
             self._on_timer(kind, cid, aid, token, at)
             self._dispatch(at)

@@ -259,6 +259,76 @@ class Timer(StrEnum):
 TimerEntry = tuple[float, int, Timer, str, str, Any]  # due, n, kind, contact, agent, token
 
 
+class TimerQueue:
+    """Everything due later, earliest first (by due time, then by order of arming).
+
+    Offer leases and wrap-up limits are armed with a constant delay, so they arrive in due order:
+    each kind goes to a FIFO, O(1) both ways. Widening steps and callbacks (and a lease armed
+    after the delay was shortened) go to a heap. The earliest entry is the least of the heads.
+    """
+
+    __slots__ = ("heap", "offers", "wrapups")
+
+    def __init__(self) -> None:
+        self.heap: list[TimerEntry] = []
+        self.offers: deque[TimerEntry] = deque()
+        self.wrapups: deque[TimerEntry] = deque()
+
+    def push(self, entry: TimerEntry) -> None:
+        kind = entry[2]
+        fifo: deque[TimerEntry] | None = None
+        if kind is Timer.OFFER:
+            fifo = self.offers
+        elif kind is Timer.WRAPUP:
+            fifo = self.wrapups
+        if fifo is not None and (not fifo or fifo[-1] <= entry):
+            fifo.append(entry)
+        else:
+            heapq.heappush(self.heap, entry)
+
+    def _earliest(self) -> int:
+        """Where the earliest entry is: 0 the heap, 1 the offers, 2 the wrap-ups, -1 nowhere.
+        (Compared by value: a compiled core may box a tuple anew, so identity says nothing.)"""
+        where = -1
+        best: TimerEntry | None = None
+        if self.heap:
+            where, best = 0, self.heap[0]
+        if self.offers and (best is None or self.offers[0] < best):
+            where, best = 1, self.offers[0]
+        if self.wrapups and (best is None or self.wrapups[0] < best):
+            where = 2
+        return where
+
+    def first(self) -> TimerEntry | None:
+        where = self._earliest()
+        if where == 0:
+            return self.heap[0]
+        if where == 1:
+            return self.offers[0]
+        return self.wrapups[0] if where == 2 else None
+
+    def pop_due(self, now: float) -> TimerEntry | None:
+        """Take the earliest entry if it is due at ``now``."""
+        where = self._earliest()
+        if where == 0:
+            if self.heap[0][0] <= now:
+                return heapq.heappop(self.heap)
+        elif where == 1:
+            if self.offers[0][0] <= now:
+                return self.offers.popleft()
+        elif where == 2 and self.wrapups[0][0] <= now:
+            return self.wrapups.popleft()
+        return None
+
+    def __iter__(self) -> Iterator[TimerEntry]:
+        yield from self.heap
+        yield from self.offers
+        yield from self.wrapups
+
+    def __len__(self) -> int:
+        return len(self.heap) + len(self.offers) + len(self.wrapups)
+
+
 @dataclass(slots=True)
 class Alarm:
     at: float
@@ -280,7 +350,7 @@ class State:
         self.queue_pools: dict[str, list[Pool]] = {}
         self.queue_live: dict[str, int] = {}  # customers holding a line, per queue (max size)
         self.aht: dict[str, float] = {}
-        self.timers: list[TimerEntry] = []
+        self.timers = TimerQueue()
         self.alarms: deque[Alarm] = deque(maxlen=100)
         self.seq = 0  # contacts arrived
         self.offer_seq = 0
@@ -564,7 +634,7 @@ class State:
 
     def _timer(self, due: float, kind: Timer, contact: str, agent: str, token: Any) -> None:
         self.timer_seq += 1
-        heapq.heappush(self.timers, (due, self.timer_seq, kind, contact, agent, token))
+        self.timers.push((due, self.timer_seq, kind, contact, agent, token))
 
     def _step_timer(self, contact: Contact) -> None:
         queue = self.queues[contact.queue]
