@@ -175,10 +175,7 @@ def decode(raw: bytes | str) -> AnyEvent:
 
 
 # Each event type's tag, read once: ``__struct_config__`` builds a new object at every access.
-_TAGS: dict[type[Event], str] = {
-    t: t.__struct_config__.tag
-    for t in AnyEvent.__args__
-}
+_TAGS: dict[type[Event], str] = {t: t.__struct_config__.tag for t in AnyEvent.__args__}
 
 
 def event_type(event: Event) -> str:
