@@ -15,13 +15,15 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import durable, replay, routing
+from benchmarks import durable, knowledge, planning, replay, routing
 from benchmarks.scenario import machine
 
 BENCHMARKS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
     "routing": (routing.run, routing.format_result),
     "durable": (durable.run, durable.format_result),
     "replay": (replay.run, replay.format_result),
+    "planning": (planning.run, planning.format_result),
+    "knowledge": (knowledge.run, knowledge.format_result),
 }
 
 QUICK: dict[str, dict[str, Any]] = {
@@ -34,6 +36,8 @@ QUICK: dict[str, dict[str, Any]] = {
         "modes": ("pipelined",),
     },
     "replay": {"events": 50_000, "watchdogs": (False,)},
+    "planning": {"queues": 20, "repeat": 2, "sample": 50, "calls": 20_000, "day_agents": 100},
+    "knowledge": knowledge.QUICK,
 }
 
 

@@ -23,6 +23,7 @@ import msgspec
 
 from joignable.core import events as ev
 from joignable.core.errors import DomainError
+from joignable.knowledge.cli import kb
 from joignable.planning.cli import plan
 
 DAY = 86_400.0
@@ -468,6 +469,7 @@ def demo_command(
 
 
 main.add_command(plan)
+main.add_command(kb)
 
 if __name__ == "__main__":
     main()

@@ -104,10 +104,21 @@ def test_run_all_quick_json(
         "routing": {**TINY, "commands": 1_000, "warmup": 500, "max_waiting": 30},
         "durable": {**run_all.QUICK["durable"], **TINY, "contacts": 100, "warmup": 20},
         "replay": {**run_all.QUICK["replay"], **TINY, "events": 3_000},
+        "planning": {
+            **run_all.QUICK["planning"],
+            "intervals": 4,
+            "queues": 3,
+            "sample": 5,
+            "peers": False,
+            "large": False,
+            "calls": 2_000,
+            "day_agents": 20,
+        },
+        "knowledge": {**run_all.QUICK["knowledge"], "queries": 20, "dense": False},
     }
     monkeypatch.setattr(run_all, "QUICK", tiny)
     assert run_all.main(["--quick", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["quick"] is True and out["machine"]["python"]
-    assert set(out["results"]) == {"routing", "durable", "replay"}
+    assert set(out["results"]) == {"routing", "durable", "replay", "planning", "knowledge"}
     assert all(r["ok"] for r in out["results"].values())

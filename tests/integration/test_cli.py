@@ -197,3 +197,13 @@ def test_installed_entry_point_reports_errors_without_traceback(tmp_path: Path) 
     )
     assert done.returncode == 2
     assert "does not exist" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_every_command_group_is_reachable_from_the_main_cli() -> None:
+    """plan and kb live beside what they drive; the main CLI must still offer them."""
+    r = cli("plan", "staffing", "--arrivals", "100", "--period", "1800", "--aht", "180", "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["agents"] == 14
+    r = cli("kb", "search", "carte bloquée", "--lexical", "--json", "-k", "1")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["hits"][0]["id"] == "article:fr-sim-blocked"

@@ -14,17 +14,10 @@ from typing import Any
 
 import click
 
-from joignable.knowledge.demo import demo_base
-from joignable.knowledge.embedding import load_embedder
-from joignable.knowledge.evaluation import banking77, banking77_fr, evaluate, signals
-from joignable.knowledge.export import dump
 from joignable.knowledge.model import Base
-from joignable.knowledge.review import Actor, Content
-from joignable.knowledge.schema import load
-from joignable.knowledge.search import KnowledgeIndex
-from joignable.knowledge.store import KnowledgeStore
-from joignable.knowledge.suggest import BaseSearch
-from joignable.knowledge.thesaurus import default_thesaurus
+
+# Search pulls in bm25s, SciPy and the embedding model: imported by the commands that search,
+# so that every other ``joignable`` command starts fast.
 
 LANG = click.Choice(["fr", "en"])
 
@@ -40,6 +33,8 @@ def _fail(code: str, message: str) -> click.exceptions.Exit:
 
 def _read(path: Path) -> Base:
     """A file's base, or every problem on stderr and exit 1."""
+    from joignable.knowledge.schema import load
+
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
@@ -54,6 +49,9 @@ def _read(path: Path) -> Base:
 
 
 def _base(db: Path | None, file: Path | None) -> Base:
+    from joignable.knowledge.demo import demo_base
+    from joignable.knowledge.store import KnowledgeStore
+
     if file is not None:
         return _read(file)
     if db is not None:
@@ -72,6 +70,9 @@ def kb() -> None:
 @click.option("--by", default="import", show_default=True, help="Author of the new drafts.")
 def import_(path: Path, db: Path | None, by: str) -> None:
     """Validate PATH (YAML or JSON); with --db, add every item as a new draft version."""
+    from joignable.knowledge.review import Actor, Content
+    from joignable.knowledge.store import KnowledgeStore
+
     base = _read(path)
     click.echo(f"{path}: {len(base.articles)} articles, {len(base.flows)} flows, no problem")
     if db is None:
@@ -92,6 +93,8 @@ def import_(path: Path, db: Path | None, by: str) -> None:
 @click.option("--db", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def export(path: Path, db: Path | None) -> None:
     """Write the published content of --db (or the demo base) to PATH (.yaml or .json)."""
+    from joignable.knowledge.export import dump
+
     base = _base(db, None)
     path.write_text(dump(base, _fmt(path)), encoding="utf-8")
     click.echo(f"{path}: {len(base.articles)} articles, {len(base.flows)} flows")
@@ -117,6 +120,10 @@ def search(
     as_json: bool,
 ) -> None:
     """The best articles and flows for QUERY, each with why it matched."""
+    from joignable.knowledge.embedding import load_embedder
+    from joignable.knowledge.suggest import BaseSearch
+    from joignable.knowledge.thesaurus import default_thesaurus
+
     embedder, note = (None, "dense search off (--lexical)") if lexical else load_embedder()
     index = BaseSearch(_base(db, file), thesaurus=default_thesaurus(), embedder=embedder)
     hits = index.suggest(query, lang=lang, audience=audience, k=k)  # type: ignore[arg-type]
@@ -148,6 +155,11 @@ def search(
 @click.option("--json", "as_json", is_flag=True)
 def eval_(data: Path, k: int, queries: int, lexical: bool, as_json: bool) -> None:
     """Top-1 and MRR@10 on BANKING77 (and its French set), per retriever."""
+    from joignable.knowledge.embedding import load_embedder
+    from joignable.knowledge.evaluation import banking77, banking77_fr, evaluate, signals
+    from joignable.knowledge.search import KnowledgeIndex
+    from joignable.knowledge.thesaurus import default_thesaurus
+
     embedder = None if lexical else load_embedder()[0]
     sets = []
     if (data / "banking77" / "train.csv").exists():
