@@ -49,44 +49,88 @@ class Status(StrEnum):
     ENDED = "ended"
 
 
-@dataclass(slots=True, eq=False)
 class Contact:
-    id: str
-    channel: Channel
-    queue: str
-    customer: str
-    priority: int
-    skills: Requirement
-    arrived_at: float
-    seq: int
-    rank_time: float
-    alternatives: list[Requirement]
-    status: Status = Status.WAITING
-    route_channel: Channel = Channel.VOICE
-    step: int = 0
-    pool: Pool | None = None
-    agent: str | None = None
-    offer_deadline: float = 0.0
-    accepted_at: float | None = None
-    callback_number: str | None = None
-    callback_due: float | None = None
-    callback_key: tuple[str, str] | None = None
-    attempts: int = 0
-    data: dict[str, str] = field(default_factory=dict)
-    history: list[tuple[float, str, str]] = field(default_factory=list)
-    visited: list[str] = field(default_factory=list)  # queues, for overflow without loops
+    """An open contact. A plain class, not a dataclass: one is made per arrival, and a compiled
+    core runs a dataclass's generated ``__init__`` as interpreted Python."""
+
+    __slots__ = (
+        "id",
+        "channel",
+        "queue",
+        "customer",
+        "priority",
+        "skills",
+        "arrived_at",
+        "seq",
+        "rank_time",
+        "alternatives",
+        "status",
+        "route_channel",
+        "step",
+        "pool",
+        "agent",
+        "offer_deadline",
+        "accepted_at",
+        "callback_number",
+        "callback_due",
+        "callback_key",
+        "attempts",
+        "data",
+        "history",
+        "visited",
+    )
+
+    def __init__(
+        self,
+        id: str,
+        channel: Channel,
+        queue: str,
+        customer: str,
+        priority: int,
+        skills: Requirement,
+        arrived_at: float,
+        seq: int,
+        alternatives: list[Requirement],
+        data: dict[str, str],
+    ) -> None:
+        self.id = id
+        self.channel = channel
+        self.queue = queue
+        self.customer = customer
+        self.priority = priority
+        self.skills = skills
+        self.arrived_at = arrived_at
+        self.seq = seq
+        self.rank_time = arrived_at  # moves only for a callback: to its due time
+        self.alternatives = alternatives
+        self.status = Status.WAITING
+        self.route_channel = channel
+        self.step = 0
+        self.pool: Pool | None = None
+        self.agent: str | None = None
+        self.offer_deadline = 0.0
+        self.accepted_at: float | None = None
+        self.callback_number: str | None = None
+        self.callback_due: float | None = None
+        self.callback_key: tuple[str, str] | None = None
+        self.attempts = 0
+        self.data = data
+        self.history: list[tuple[float, str, str]] = [(arrived_at, "arrived", queue)]
+        self.visited: list[str] = [queue]  # queues, for overflow without loops
 
     @property
     def key(self) -> WaitKey:
         return (-self.priority, self.rank_time, self.seq, self.id)
 
 
-@dataclass(slots=True, eq=False)
 class Wrapup:
-    channel: Channel
-    deadline: float
-    queue: str
-    accepted_at: float
+    __slots__ = ("channel", "deadline", "queue", "accepted_at")
+
+    def __init__(self, channel: Channel, deadline: float, queue: str, accepted_at: float) -> None:
+        self.channel = channel
+        self.deadline = deadline
+        self.queue = queue
+        self.accepted_at = accepted_at
 
 
 @dataclass(slots=True, eq=False)
@@ -704,21 +748,17 @@ class State:
     def _arrived(self, e: ev.ContactArrived) -> None:
         self.seq += 1
         contact = Contact(
-            id=e.contact,
-            channel=e.channel,
-            queue=e.queue,
-            customer=e.customer,
-            priority=e.priority,
-            skills=dict(e.skills),
-            arrived_at=e.at,
-            seq=self.seq,
-            rank_time=e.at,
-            alternatives=list(e.alternatives),
-            route_channel=e.channel,
-            data=dict(e.data),
+            e.contact,
+            e.channel,
+            e.queue,
+            e.customer,
+            e.priority,
+            dict(e.skills),
+            e.at,
+            self.seq,
+            list(e.alternatives),
+            dict(e.data),
         )
-        contact.history.append((e.at, "arrived", e.queue))
-        contact.visited.append(e.queue)
         self.contacts[e.contact] = contact
         self._enqueue(contact)
         self._step_timer(contact)
