@@ -313,55 +313,66 @@ class TimerQueue:
 
     __slots__ = ("heap", "offers", "wrapups")
 
+    # Entries are held and compared as plain objects (Any): typed as tuples, a compiled core
+    # would unpack and repack every entry it reads (and a repacked tuple is a new object).
+
     def __init__(self) -> None:
-        self.heap: list[TimerEntry] = []
-        self.offers: deque[TimerEntry] = deque()
-        self.wrapups: deque[TimerEntry] = deque()
+        self.heap: list[Any] = []
+        self.offers: deque[Any] = deque()
+        self.wrapups: deque[Any] = deque()
 
     def push(self, entry: TimerEntry) -> None:
+        e: Any = entry
         kind = entry[2]
-        fifo: deque[TimerEntry] | None = None
         if kind is Timer.OFFER:
-            fifo = self.offers
-        elif kind is Timer.WRAPUP:
-            fifo = self.wrapups
-        if fifo is not None and (not fifo or fifo[-1] <= entry):
-            fifo.append(entry)
-        else:
-            heapq.heappush(self.heap, entry)
+            if not self.offers or self.offers[-1] <= e:
+                self.offers.append(e)
+                return
+        elif kind is Timer.WRAPUP and (not self.wrapups or self.wrapups[-1] <= e):
+            self.wrapups.append(e)
+            return
+        heapq.heappush(self.heap, e)
 
     def _earliest(self) -> int:
-        """Where the earliest entry is: 0 the heap, 1 the offers, 2 the wrap-ups, -1 nowhere.
-        (Compared by value: a compiled core may box a tuple anew, so identity says nothing.)"""
+        """Where the earliest entry is: 0 the heap, 1 the offers, 2 the wrap-ups, -1 nowhere."""
         where = -1
-        best: TimerEntry | None = None
+        best: Any = None
         if self.heap:
             where, best = 0, self.heap[0]
-        if self.offers and (best is None or self.offers[0] < best):
-            where, best = 1, self.offers[0]
-        if self.wrapups and (best is None or self.wrapups[0] < best):
-            where = 2
+        if self.offers:
+            head: Any = self.offers[0]
+            if best is None or head < best:
+                where, best = 1, head
+        if self.wrapups:
+            head = self.wrapups[0]
+            if best is None or head < best:
+                where = 2
         return where
 
     def first(self) -> TimerEntry | None:
         where = self._earliest()
         if where == 0:
-            return self.heap[0]
+            return self.heap[0]  # type: ignore[no-any-return]
         if where == 1:
-            return self.offers[0]
+            return self.offers[0]  # type: ignore[no-any-return]
         return self.wrapups[0] if where == 2 else None
 
     def pop_due(self, now: float) -> TimerEntry | None:
         """Take the earliest entry if it is due at ``now``."""
         where = self._earliest()
+        q: Any
         if where == 0:
-            if self.heap[0][0] <= now:
-                return heapq.heappop(self.heap)
+            q = self.heap
+            if q[0][0] <= now:
+                return heapq.heappop(q)  # type: ignore[no-any-return]
         elif where == 1:
-            if self.offers[0][0] <= now:
-                return self.offers.popleft()
-        elif where == 2 and self.wrapups[0][0] <= now:
-            return self.wrapups.popleft()
+            q = self.offers
+            if q[0][0] <= now:
+                return q.popleft()  # type: ignore[no-any-return]
+        elif where == 2:
+            q = self.wrapups
+            if q[0][0] <= now:
+                return q.popleft()  # type: ignore[no-any-return]
         return None
 
     def __iter__(self) -> Iterator[TimerEntry]:
