@@ -1,0 +1,118 @@
+"""The one place that wires things: ledger + Center + accounts + projections + web app.
+
+Nothing is opened at import time; ``open_services`` opens, ``Services.close`` closes, and
+``serve`` runs the whole under uvicorn.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from argon2 import PasswordHasher
+
+from joignable.center import Center
+from joignable.ledger.store import SQLiteStore, open_store
+from joignable.web.accounts import Accounts, Role
+from joignable.web.projections import Projections
+from joignable.web.runtime import AsyncCenter
+from joignable.web.services import Services
+
+DEMO_AGENTS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class Login:
+    role: Role
+    username: str
+    password: str
+    agent_id: str | None = None
+
+
+def open_services(
+    db: str,
+    *,
+    clock: Callable[[], float] = time.time,
+    tick_every: float = 1.0,
+    hasher: PasswordHasher | None = None,
+) -> Services:
+    """Open the ledger (recovering the center from it), the accounts and the projections."""
+    store = open_store(db)
+    center = Center(store, clock)
+    path = store.path
+    try:
+        accounts = Accounts(path, clock, hasher)
+        reader = SQLiteStore(path, readonly=True)  # its own connection, for catching up
+        projections = Projections()
+        projections.attach(center, reader)
+        runtime = AsyncCenter(center)
+    except BaseException:
+        center.close()
+        raise
+    return Services(
+        db_path=path,
+        center=center,
+        runtime=runtime,
+        projections=projections,
+        accounts=accounts,
+        clock=clock,
+        tick_every=tick_every,
+        on_close=[accounts.close, reader.close, center.close],
+    )
+
+
+def seed_demo(services: Services, seed: int = 1) -> list[Login]:
+    """On a new ledger, a small organisation to log into: the demo's queues and skills, a few
+    agents, wrap-up codes, and one user per role with a fresh random password (returned, to be
+    shown once; only its hash is stored). Does nothing on a ledger that has a configuration."""
+    from joignable import demo
+
+    center, accounts = services.center, services.accounts
+    if center.read(lambda e: bool(e.state.queues)) or accounts.user_count():
+        return []
+    center.run("configure", demo.SETTINGS)
+    for skill in demo.skills():
+        center.run("define_skill", skill, skill.capitalize())
+    for queue in demo.queues():
+        center.run("configure_queue", queue)
+    agents = demo.agent_configs(DEMO_AGENTS, random.Random(seed), demo.skills())
+    for agent in agents:
+        center.run("configure_agent", agent)
+    for code in sorted({d for spec in demo.SPECS.values() for d in spec.dispositions}):
+        accounts.put_wrapup_code(code, code.replace("_", " ").capitalize())
+    first = agents[0]
+    logins = [
+        Login(Role.ADMIN, "admin", secrets.token_urlsafe(12)),
+        Login(Role.SUPERVISOR, "supervisor", secrets.token_urlsafe(12)),
+        Login(Role.AGENT, first.id, secrets.token_urlsafe(12), first.id),
+        Login(Role.KNOWLEDGE_EXPERT, "expert", secrets.token_urlsafe(12)),
+    ]
+    for login in logins:
+        name = first.name if login.agent_id else login.role.value.replace("_", " ").capitalize()
+        accounts.create_user(login.username, login.password, login.role, name, login.agent_id)
+    accounts.record("bootstrap", "demo.seed", services.db_path, users=[x.username for x in logins])
+    return logins
+
+
+def serve(
+    db: str,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    on_ready: Callable[[Services, list[Login]], None] | None = None,
+) -> None:
+    """Run the API in this process, which holds the center (the single writer of ``db``)."""
+    import uvicorn
+
+    from joignable.web.app import create_app
+
+    services = open_services(db)
+    try:
+        logins = seed_demo(services)
+        if on_ready is not None:
+            on_ready(services, logins)
+        uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+    finally:
+        services.close()

@@ -1,0 +1,103 @@
+"""``create_app(services)``: the ASGI app. Builds routes only; bootstrap wires what they use."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+
+from joignable.center import CenterStopped
+from joignable.web import errors
+from joignable.web.api import admin, agents, config, contacts, session, stats
+from joignable.web.auth import GUARD
+from joignable.web.schemas import msgspec_components
+from joignable.web.services import Services
+
+log = logging.getLogger("joignable.web")
+
+# Routes anyone may call: logging in, and a health check that reveals nothing.
+PUBLIC = frozenset({("POST", "/api/session"), ("GET", "/api/health")})
+
+
+def _guarded(route: APIRoute) -> bool:
+    pending = list(route.dependant.dependencies)
+    while pending:
+        dep = pending.pop()
+        if dep.call is not None and hasattr(dep.call, GUARD):
+            return True
+        pending.extend(dep.dependencies)
+    return False
+
+
+def check_guards(app: FastAPI) -> None:
+    """Default deny: a route that states no access rule is a bug caught at start-up."""
+    for route in app.routes:
+        if isinstance(route, APIRoute):
+            public = all((m, route.path) in PUBLIC for m in route.methods or ())
+            if not public and not _guarded(route):
+                raise RuntimeError(f"route {route.path} declares no access rule")
+
+
+async def _tick(services: Services) -> None:
+    """Let time pass in the center: offer deadlines, wrap-up limits, callbacks coming due.
+
+    ``Center.tick`` waits for its write, so it runs in a worker thread."""
+    center = services.center
+    while True:
+        due = center.next_timer()
+        delay = services.tick_every
+        if due is not None:
+            delay = min(delay, max(0.01, due - services.clock()))
+        await asyncio.sleep(delay)
+        try:
+            await run_in_threadpool(center.tick)
+        except CenterStopped:
+            log.exception("the center stopped; timers no longer fire")
+            return
+
+
+def create_app(services: Services) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(_tick(services)) if services.tick_every > 0 else None
+        try:
+            yield
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    app = FastAPI(
+        title="joignable",
+        summary="Contact-center API: configuration, contacts, agent actions, statistics.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    errors.install(app)
+    for module in (session, config, admin, contacts, agents, stats):
+        app.include_router(module.router, prefix="/api")
+    check_guards(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            spec = get_openapi(
+                title=app.title, version=app.version, summary=app.summary, routes=app.routes
+            )
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            for name, schema in msgspec_components().items():
+                schemas.setdefault(name, schema)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,31 @@
+"""``joignable serve``: the web API (and, later, the UI) on one ledger."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:  # the CLI starts without loading the web stack
+    from joignable.bootstrap import Login
+    from joignable.web.services import Services
+
+
+@click.command("serve")
+@click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite ledger file")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
+def serve(db: str, host: str, port: int) -> None:
+    """Serve the REST API on DB (a new file is seeded with a demo organisation)."""
+    from joignable.bootstrap import serve as run
+
+    def ready(services: Services, logins: list[Login]) -> None:
+        base = f"http://{host}:{port}"
+        if logins:
+            click.echo("A demo organisation was created. Logins (shown once, not stored):")
+            for x in logins:
+                agent = f"  (agent {x.agent_id})" if x.agent_id else ""
+                click.echo(f"  {x.role.value:<17} {x.username:<11} {x.password}{agent}")
+        click.echo(f"API: {base}/api  -  spec: {base}/docs  -  ledger: {services.db_path}")
+
+    run(db, host, port, ready)

@@ -1,0 +1,39 @@
+"""What the routes reach through ``request.app.state.services``, built by ``bootstrap``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from joignable.center import Center
+from joignable.web.accounts import Accounts
+from joignable.web.projections import Projections
+from joignable.web.runtime import AsyncCenter
+
+
+@dataclass
+class Services:
+    db_path: str  # the ledger's file, for readers that need a connection of their own
+    center: Center
+    runtime: AsyncCenter
+    projections: Projections
+    accounts: Accounts
+    clock: Callable[[], float] = time.time
+    tick_every: float = 1.0  # 0: no timer task (tests that drive time themselves)
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+
+    def close(self) -> None:
+        for fn in reversed(self.on_close):
+            fn()
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+Svc = Annotated[Services, Depends(services)]
