@@ -1,4 +1,4 @@
-# Two commands on a fresh machine:  `make demo` (the living contact center) and `make test`.
+# Two commands on a fresh machine:  `make demo` (joignable served, demo data) and `make test`.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -27,8 +27,10 @@ $(FAST_STAMP): pyproject.toml setup.py $(shell find src -name '*.py')
 		--no-deps --force-reinstall .
 	touch $(FAST_STAMP)
 
+# The web API on a seeded demo organisation (logins printed at first start); the terminal
+# wallboard demo stays reachable as `joignable demo`.
 demo: $(STAMP)
-	$(BIN)/joignable demo --db joignable-demo.db
+	$(BIN)/joignable serve --db joignable-demo.db
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests $(wildcard benchmarks)

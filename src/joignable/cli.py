@@ -25,6 +25,7 @@ from joignable.core import events as ev
 from joignable.core.errors import DomainError
 from joignable.knowledge.cli import kb
 from joignable.planning.cli import plan
+from joignable.web.cli import serve
 
 DAY = 86_400.0
 
@@ -470,6 +471,7 @@ def demo_command(
 
 main.add_command(plan)
 main.add_command(kb)
+main.add_command(serve)
 
 if __name__ == "__main__":
     main()

@@ -79,6 +79,10 @@ def create_app(services: Services) -> FastAPI:
         summary="Contact-center API: configuration, contacts, agent actions, statistics.",
         version="0.1.0",
         lifespan=lifespan,
+        # FastAPI's doc pages load their scripts from a CDN; joignable serves every asset itself,
+        # so only the spec is published (/openapi.json).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.services = services
     errors.install(app)

@@ -26,6 +26,7 @@ def serve(db: str, host: str, port: int) -> None:
             for x in logins:
                 agent = f"  (agent {x.agent_id})" if x.agent_id else ""
                 click.echo(f"  {x.role.value:<17} {x.username:<11} {x.password}{agent}")
-        click.echo(f"API: {base}/api  -  spec: {base}/docs  -  ledger: {services.db_path}")
+        click.echo(f"API: {base}/api  -  spec: {base}/openapi.json  -  ledger: {services.db_path}")
+        click.echo("How to log in and call it: docs/api.md")
 
     run(db, host, port, ready)
