@@ -32,7 +32,9 @@ from joignable.core.model import (
     next_step_time,
 )
 
-WaitKey = tuple[int, float, int, str]  # (-priority, rank time, arrival seq, contact id)
+# (-priority, rank time, arrival seq, contact id); typed loosely on purpose: a compiled core
+# would unpack and repack a fixed tuple type at every read and comparison.
+WaitKey = tuple[Any, ...]
 FreeKey = tuple[Any, ...]  # strategy key ..., agent id (last)
 FreeEntry = tuple[Any, ...]  # strategy key ..., agent id, stamp, Agent
 PoolKey = tuple[Any, ...]
