@@ -35,13 +35,34 @@ def _guarded(route: APIRoute) -> bool:
     return False
 
 
-def check_guards(app: FastAPI) -> None:
+ROUTERS = (
+    session.router,
+    config.router,
+    admin.router,
+    contacts.router,
+    agents.router,
+    stats.router,
+)
+PREFIX = "/api"
+
+
+def api_routes() -> list[tuple[str, str, APIRoute]]:
+    """Every (method, full path, route) of the API. Read from the routers themselves: recent
+    FastAPI versions keep included routers nested rather than copying their routes."""
+    return [
+        (method, PREFIX + route.path, route)
+        for router in ROUTERS
+        for route in router.routes
+        if isinstance(route, APIRoute)
+        for method in sorted(route.methods or ())
+    ]
+
+
+def check_guards() -> None:
     """Default deny: a route that states no access rule is a bug caught at start-up."""
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            public = all((m, route.path) in PUBLIC for m in route.methods or ())
-            if not public and not _guarded(route):
-                raise RuntimeError(f"route {route.path} declares no access rule")
+    for method, path, route in api_routes():
+        if (method, path) not in PUBLIC and not _guarded(route):
+            raise RuntimeError(f"{method} {path} declares no access rule")
 
 
 async def _tick(services: Services) -> None:
@@ -86,9 +107,9 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     errors.install(app)
-    for module in (session, config, admin, contacts, agents, stats):
-        app.include_router(module.router, prefix="/api")
-    check_guards(app)
+    check_guards()
+    for router in ROUTERS:
+        app.include_router(router, prefix=PREFIX)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -1,0 +1,156 @@
+"""Each role can do exactly what it should and nothing more, over every route of the app.
+
+The matrix is written out by hand (not derived from ``ROLE_PERMISSIONS``), so a change to who
+may do what must change this table too; and a route missing from it fails the coverage test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from joignable.web.accounts import Role
+from joignable.web.app import api_routes, check_guards
+
+from .conftest import Org
+
+A, S, G, K = Role.ADMIN, Role.SUPERVISOR, Role.AGENT, Role.KNOWLEDGE_EXPERT
+EVERYONE = frozenset({A, S, G, K})
+READERS = EVERYONE  # configuration is read by all roles
+DESK = frozenset({A, S, G})  # agent actions on the agent's own id; supervisors for anyone
+PUBLIC = "public"
+
+PARAMS = {
+    "agent_id": "a01",  # the agent user's own agent
+    "contact_id": "c999",
+    "queue_id": "billing",
+    "username": "expert",
+    "token_id": "tnone",
+    "code": "resolved",
+    "customer": "cust-1",
+}
+
+# (method, path template, body, who may call it). DELETE /api/session comes last: it logs out.
+MATRIX: list[tuple[str, str, Any, frozenset[Role] | str]] = [
+    ("GET", "/api/health", None, PUBLIC),
+    ("POST", "/api/session", {"username": "nobody", "password": "x"}, PUBLIC),
+    ("GET", "/api/me", None, EVERYONE),
+    ("GET", "/api/settings", None, READERS),
+    ("PUT", "/api/settings", {"offer_timeout": 15.0, "wrapup_limit": 45.0}, {A}),
+    ("GET", "/api/skills", None, READERS),
+    ("POST", "/api/skills", {"id": "vip", "name": "VIP"}, {A}),
+    ("GET", "/api/queues", None, READERS),
+    ("GET", "/api/queues/{queue_id}", None, READERS),
+    ("POST", "/api/queues", {"id": "vip", "requirements": {"billing": 1}}, {A}),
+    ("GET", "/api/agents", None, READERS),
+    ("GET", "/api/agents/{agent_id}", None, READERS),
+    ("POST", "/api/agents", {"id": "a99", "skills": {"billing": 5}}, {A}),
+    ("GET", "/api/wrapup-codes", None, READERS),
+    ("PUT", "/api/wrapup-codes/{code}", {"label": "Resolved"}, {A}),
+    ("DELETE", "/api/wrapup-codes/{code}", None, {A}),
+    ("GET", "/api/users", None, {A}),
+    (
+        "POST",
+        "/api/users",
+        {"username": "newbie", "password": "long enough 1", "role": "agent"},
+        {A},
+    ),
+    ("PATCH", "/api/users/{username}", {"name": "Expert"}, {A}),
+    ("GET", "/api/tokens", None, {A}),
+    ("POST", "/api/tokens", {"name": "x", "scopes": ["stats:read"]}, {A}),
+    ("DELETE", "/api/tokens/{token_id}", None, {A}),
+    ("GET", "/api/audit-log", None, {A, S}),
+    ("POST", "/api/contacts", {"queue": "billing", "customer": "cust-1"}, {A}),
+    ("POST", "/api/callbacks", {"queue": "billing", "number": "+33 1 23 45 67 89"}, {A}),
+    ("GET", "/api/contacts/{contact_id}", None, DESK),
+    ("POST", "/api/contacts/{contact_id}/callback", {"number": "+33 1 23 45 67 00"}, {A}),
+    ("POST", "/api/contacts/{contact_id}/cancel", None, {A}),
+    ("GET", "/api/customers/{customer}/contacts", None, DESK),
+    ("GET", "/api/export/contacts.csv", None, {A, S}),
+    ("GET", "/api/agents/{agent_id}/work", None, DESK),
+    ("PUT", "/api/agents/{agent_id}/presence", {"presence": "away"}, DESK),
+    ("POST", "/api/agents/{agent_id}/offers/{contact_id}/accept", None, DESK),
+    ("POST", "/api/agents/{agent_id}/offers/{contact_id}/reject", None, DESK),
+    ("POST", "/api/agents/{agent_id}/contacts/{contact_id}/complete", None, DESK),
+    ("POST", "/api/agents/{agent_id}/contacts/{contact_id}/transfer", {"queue": "tech"}, DESK),
+    ("POST", "/api/agents/{agent_id}/contacts/{contact_id}/not-reached", None, DESK),
+    ("POST", "/api/agents/{agent_id}/wrapups/{contact_id}", {"disposition": ""}, DESK),
+    ("GET", "/api/stats/live", None, {A, S}),
+    ("GET", "/api/stats/intervals", None, {A, S}),
+    ("GET", "/api/audit", None, {A, S}),
+    ("DELETE", "/api/session", None, EVERYONE),
+]
+
+
+def _call(client: Any, method: str, template: str, body: Any, **params: str) -> Any:
+    path = template.format(**{**PARAMS, **params})
+    return client.request(method, path, json=body)
+
+
+def test_the_matrix_covers_every_route(org: Org) -> None:
+    assert {(m, p) for m, p, _ in api_routes()} == {(m, p) for m, p, _, _ in MATRIX}
+    served = org.app.openapi()["paths"]
+    assert {(m.upper(), p) for p, ops in served.items() for m in ops} == {
+        (m, p) for m, p, _, _ in MATRIX
+    }
+
+
+def test_a_route_without_an_access_rule_stops_the_app() -> None:
+    from joignable.web.api.stats import router
+
+    @router.get("/stats/leak")
+    async def leak() -> dict[str, str]:
+        return {}
+
+    try:
+        with pytest.raises(RuntimeError, match="GET /api/stats/leak declares no access rule"):
+            check_guards()
+    finally:
+        router.routes.pop()
+    check_guards()
+
+
+@pytest.mark.parametrize("role", [A, S, G, K], ids=str)
+def test_each_role_can_do_exactly_what_it_should(org: Org, role: Role) -> None:
+    client = org.clients[role]
+    for method, template, body, allowed in MATRIX:
+        r = _call(client, method, template, body)
+        where = f"{role} {method} {template}: {r.status_code} {r.text[:200]}"
+        assert r.status_code < 500, where
+        if allowed == PUBLIC:
+            assert r.status_code != 403, where  # (the login in the table is a wrong one: 401)
+        elif role in allowed:
+            assert r.status_code not in (401, 403), where
+        else:
+            assert r.status_code == 403, where
+            assert r.json()["error"]["code"] == "forbidden", where
+
+
+def test_nobody_gets_in_without_credentials(org: Org) -> None:
+    from fastapi.testclient import TestClient
+
+    anonymous = TestClient(org.app)
+    for method, template, body, allowed in MATRIX:
+        r = _call(anonymous, method, template, body)
+        if allowed == PUBLIC:
+            assert r.status_code != 403, template
+        else:
+            assert r.status_code == 401, f"{method} {template}: {r.status_code}"
+            assert r.json()["error"]["code"] == "unauthenticated"
+
+
+def test_an_agent_acts_as_itself_only(org: Org) -> None:
+    agent = org.clients[G]
+    for method, template, body, _ in MATRIX:
+        if template.startswith("/api/agents/{agent_id}/"):
+            r = _call(agent, method, template, body, agent_id="a02")
+            assert r.status_code == 403, f"{method} {template}: {r.status_code}"
+    # a supervisor may act for an agent, and that is in the audit log
+    sup = org.clients[S]
+    assert sup.put("/api/agents/a02/presence", json={"presence": "away"}).status_code == 200
+    entries = org.admin.get("/api/audit-log").json()
+    assert any(
+        e["actor"] == "supervisor" and e["action"] == "agent.presence" and e["target"] == "a02"
+        for e in entries
+    )
