@@ -29,7 +29,8 @@ def test_no_generated_request_gets_a_server_error(org: Org) -> None:
     tested = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        if operation.label in SKIPPED:
+        label = operation.label
+        if label in SKIPPED:
             continue
 
         @given(case=operation.as_strategy())
@@ -43,7 +44,7 @@ def test_no_generated_request_gets_a_server_error(org: Org) -> None:
             r = case.call(**auth)
             where = f"{case.method} {case.formatted_path}: {r.status_code} {r.text[:300]}"
             assert r.status_code < 500, where
-            if operation.label != "POST /api/session":  # a wrong login is a 401
+            if case.operation.label != "POST /api/session":  # a wrong login is a 401
                 assert r.status_code != 401, where  # the admin session must survive the run
             if r.status_code >= 400:
                 error = r.json()["error"]
@@ -51,5 +52,5 @@ def test_no_generated_request_gets_a_server_error(org: Org) -> None:
                 assert isinstance(error["message"], str), where
 
         check()
-        tested.append(operation.label)
+        tested.append(label)
     assert len(tested) >= 40
