@@ -20,6 +20,7 @@ from joignable.web.accounts import Accounts, Role
 from joignable.web.projections import Projections
 from joignable.web.runtime import AsyncCenter
 from joignable.web.services import Services
+from joignable.web.streams import Hub
 
 DEMO_AGENTS = 6
 
@@ -49,6 +50,7 @@ def open_services(
         projections = Projections()
         projections.attach(center, reader)
         runtime = AsyncCenter(center)
+        hub = Hub(center)
     except BaseException:
         center.close()
         raise
@@ -58,6 +60,7 @@ def open_services(
         runtime=runtime,
         projections=projections,
         accounts=accounts,
+        hub=hub,
         clock=clock,
         tick_every=tick_every,
         on_close=[accounts.close, reader.close, center.close],

@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from joignable.center import CenterStopped
-from joignable.web import errors
+from joignable.web import errors, streams
 from joignable.web.api import admin, agents, config, contacts, session, stats
 from joignable.web.auth import GUARD
 from joignable.web.schemas import msgspec_components
@@ -110,6 +110,7 @@ def create_app(services: Services) -> FastAPI:
     check_guards()
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
+    app.include_router(streams.router)  # a WebSocket: authenticates itself (authenticate_ws)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

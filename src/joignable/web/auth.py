@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket
 from fastapi.security import APIKeyCookie, HTTPBearer
 
 from joignable.web.accounts import Role, Token, User
@@ -109,6 +109,27 @@ async def authenticate(
                 raise CsrfFailed(f"a state-changing request needs the {CSRF_HEADER} header")
         return Principal.of_user(session.user)
     raise Unauthenticated("log in, or send an API token")
+
+
+def authenticate_ws(websocket: WebSocket) -> Principal:
+    """A WebSocket's caller: a bearer token, or a session cookie from a page of our own origin
+    (a browser sends cookies on a cross-site WebSocket too, and no CSRF header can be set)."""
+    accounts = websocket.app.state.services.accounts
+    header = websocket.headers.get("authorization")
+    if header is not None:
+        scheme, _, secret = header.partition(" ")
+        token = accounts.token_for_secret(secret.strip()) if scheme.lower() == "bearer" else None
+        if token is None:
+            raise Unauthenticated("this API token is unknown or revoked")
+        return Principal.of_token(token)
+    origin = websocket.headers.get("origin")
+    if origin is not None and origin.split("://", 1)[-1] != websocket.headers.get("host"):
+        raise Forbidden("a session stream is only open to pages of this site")
+    sid = websocket.cookies.get(SESSION_COOKIE)
+    session = accounts.session(sid) if sid else None
+    if session is None:
+        raise Unauthenticated("log in, or send an API token")
+    return Principal.of_user(session.user)
 
 
 def require(*perms: Perm) -> Callable[..., Awaitable[Principal]]:

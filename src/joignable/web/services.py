@@ -13,6 +13,7 @@ from joignable.center import Center
 from joignable.web.accounts import Accounts
 from joignable.web.projections import Projections
 from joignable.web.runtime import AsyncCenter
+from joignable.web.streams import Hub
 
 
 @dataclass
@@ -22,6 +23,7 @@ class Services:
     runtime: AsyncCenter
     projections: Projections
     accounts: Accounts
+    hub: Hub
     clock: Callable[[], float] = time.time
     tick_every: float = 1.0  # 0: no timer task (tests that drive time themselves)
     on_close: list[Callable[[], None]] = field(default_factory=list)
