@@ -10,7 +10,12 @@ import os
 
 from setuptools import setup
 
-COMPILED = ["src/joignable/core/state.py", "src/joignable/core/engine.py", "src/joignable/core/estimate.py"]
+COMPILED = [
+    "src/joignable/core/state.py",
+    "src/joignable/core/engine.py",
+    "src/joignable/core/estimate.py",
+    "src/joignable/core/rules.py",
+]
 
 ext_modules = []
 if os.environ.get("JOIGNABLE_COMPILE") == "1":

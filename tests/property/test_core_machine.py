@@ -51,11 +51,8 @@ from joignable.core.model import (
     Settings,
     Strategy,
     WideningStep,
-    meets_any,
-    next_step_time,
-    overflow_target,
-    step_for_wait,
 )
+from joignable.core.rules import meets_any, next_step_time, overflow_target, step_for_wait
 from joignable.core.state import Agent, Contact, State, Status, Timer
 from tests.conftest import Clock
 

@@ -29,6 +29,8 @@ from joignable.core.model import (
     QueueConfig,
     Requirement,
     Settings,
+)
+from joignable.core.rules import (
     is_open,
     next_opening,
     overflow_target,
@@ -238,7 +240,7 @@ class Engine:
                     queue=step.overflow_to,
                 )
         try:
-            from joignable.core.model import _minutes, _zone
+            from joignable.core.rules import _minutes, _zone
 
             _zone(queue.timezone)
             if queue.hours is not None and not queue.hours:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import msgspec
 
-from joignable.core.model import Channel, Presence, QueueConfig, meets_any, step_alternatives
+from joignable.core.model import Channel, Presence, QueueConfig
+from joignable.core.rules import meets_any, step_alternatives
 from joignable.core.state import Agent, Contact, State, Status
 
 

@@ -28,9 +28,8 @@ from joignable.core.model import (
     Requirement,
     Settings,
     Strategy,
-    meets_any,
-    next_step_time,
 )
+from joignable.core.rules import meets_any, next_step_time
 
 # (-priority, rank time, arrival seq, contact id); typed loosely on purpose: a compiled core
 # would unpack and repack a fixed tuple type at every read and comparison.

@@ -28,7 +28,8 @@ from typing import Any
 import msgspec
 
 from joignable.core import events as ev
-from joignable.core.model import Channel, Outcome, Presence, Requirement, meets_any
+from joignable.core.model import Channel, Outcome, Presence, Requirement
+from joignable.core.rules import meets_any
 
 # Alternative requirements in a canonical, hashable form: contacts with the same signature may be
 # taken by exactly the same agents, so eligibility is computed once per signature, not per contact.

@@ -19,7 +19,8 @@ import msgspec
 
 from joignable.core import events as ev
 from joignable.core.errors import InvalidInput
-from joignable.core.model import Channel, Outcome, Presence, QueueConfig, meets
+from joignable.core.model import Channel, Outcome, Presence, QueueConfig
+from joignable.core.rules import meets
 from joignable.core.service_level import DEFAULT_SL, SL_DEFINITIONS
 
 KPI_VERSION = 1  # bump when a definition changes meaning, so old exports are not compared blindly
