@@ -8,12 +8,12 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from joignable.center import CenterStopped
-from joignable.web import errors, streams
+from joignable.web import chat_api, errors, streams
 from joignable.web.api import admin, agents, config, contacts, session, stats
 from joignable.web.auth import GUARD
 from joignable.web.schemas import msgspec_components
@@ -22,7 +22,7 @@ from joignable.web.services import Services
 log = logging.getLogger("joignable.web")
 
 # Routes anyone may call: logging in, and a health check that reveals nothing.
-PUBLIC = frozenset({("POST", "/api/session"), ("GET", "/api/health")})
+PUBLIC = frozenset({("POST", "/api/session"), ("GET", "/api/health"), *chat_api.PUBLIC})
 
 
 def _guarded(route: APIRoute) -> bool:
@@ -44,23 +44,33 @@ ROUTERS = (
     stats.router,
 )
 PREFIX = "/api"
+# The web chat's routes: out of the published spec for now (see web.chat_api), guarded all the same.
+CHAT_ROUTERS = (chat_api.router, chat_api.staff_router)
 
 
-def api_routes() -> list[tuple[str, str, APIRoute]]:
-    """Every (method, full path, route) of the API. Read from the routers themselves: recent
-    FastAPI versions keep included routers nested rather than copying their routes."""
+def _routes(routers: tuple[APIRouter, ...]) -> list[tuple[str, str, APIRoute]]:
     return [
         (method, PREFIX + route.path, route)
-        for router in ROUTERS
+        for router in routers
         for route in router.routes
         if isinstance(route, APIRoute)
         for method in sorted(route.methods or ())
     ]
 
 
+def api_routes() -> list[tuple[str, str, APIRoute]]:
+    """Every (method, full path, route) of the API. Read from the routers themselves: recent
+    FastAPI versions keep included routers nested rather than copying their routes."""
+    return _routes(ROUTERS)
+
+
+def chat_routes() -> list[tuple[str, str, APIRoute]]:
+    return _routes(CHAT_ROUTERS)
+
+
 def check_guards() -> None:
     """Default deny: a route that states no access rule is a bug caught at start-up."""
-    for method, path, route in api_routes():
+    for method, path, route in [*api_routes(), *chat_routes()]:
         if (method, path) not in PUBLIC and not _guarded(route):
             raise RuntimeError(f"{method} {path} declares no access rule")
 
@@ -111,6 +121,9 @@ def create_app(services: Services) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, prefix=PREFIX)
     app.include_router(streams.router)  # a WebSocket: authenticates itself (authenticate_ws)
+    chat_api.install(app, services)
+    for router in CHAT_ROUTERS:
+        app.include_router(router, prefix=PREFIX)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

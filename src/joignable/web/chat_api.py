@@ -1,0 +1,282 @@
+"""The web chat channel's API: a customer starts a chat, follows its place in line, exchanges
+messages with the agent, asks for a callback instead of waiting, leaves.
+
+The customer holds a capability token for its one contact (``X-Chat-Token``), never a login:
+``chat_customer`` lets it reach that contact and nothing else. A browser never attaches that
+header on its own, so a customer's request needs no CSRF token. Agents reach the transcript of a
+conversation they hold through ``act_as_agent``, as for their other actions; staff with
+``contacts:read`` read any transcript afterwards.
+
+The routes are left out of the published spec for now: the role matrix and the spec-wide
+generated test act as logged-in staff, and a customer's capability is not a role
+(tests/web/test_chat*.py cover these routes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Annotated, Any
+
+import msgspec
+from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from pydantic import Field
+
+from joignable.core.engine import Engine
+from joignable.core.errors import ContactEnded, ContactNotActive, UnknownContact
+from joignable.core.state import Status
+from joignable.web.auth import GUARD, Perm, Principal, act_as_agent, require
+from joignable.web.chat_store import ChatStore, Message, Sender
+from joignable.web.errors import Forbidden, Unauthenticated
+from joignable.web.schemas import ID, Body
+from joignable.web.services import Services, Svc
+
+CHAT_HEADER = "X-Chat-Token"
+LANGUAGES = ("en", "fr")
+# Anyone may start a chat (that is the point of a public channel) or list its topics.
+PUBLIC = frozenset({("POST", "/api/chat"), ("GET", "/api/chat/topics")})
+
+
+class ChatIn(Body):
+    name: str = Field(min_length=1, max_length=100)
+    topic: str = Field(pattern=ID, description="the queue the chat goes to")
+    language: str = Field("en", pattern="^(en|fr)$")
+
+
+class ChatMessageIn(Body):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class ChatCallbackIn(Body):
+    number: str = Field(min_length=3, max_length=40)
+
+
+def install(app: FastAPI, services: Services) -> None:
+    """Open the chat tables beside the ledger; they close with the services."""
+    store = ChatStore(services.db_path, services.clock)
+    services.on_close.append(store.close)
+    app.state.chats = store
+
+
+def chats(request: Request) -> ChatStore:
+    store: ChatStore = request.app.state.chats
+    return store
+
+
+Chats = Annotated[ChatStore, Depends(chats)]
+
+
+async def chat_customer(
+    contact_id: str,
+    store: Chats,
+    token: Annotated[str | None, Header(alias=CHAT_HEADER)] = None,
+) -> str:
+    """The customer of ``contact_id``, proven by the token its chat started with."""
+    if not token:
+        raise Unauthenticated(f"send this chat's token in {CHAT_HEADER}")
+    owner = store.contact_for_token(token.strip())
+    if owner is None:
+        raise Unauthenticated("this chat token is unknown")
+    if owner != contact_id:
+        raise Forbidden("this chat token is for another contact")
+    return owner
+
+
+setattr(chat_customer, GUARD, frozenset())  # an access rule of its own (a capability)
+
+Customer = Annotated[str, Depends(chat_customer)]
+
+router = APIRouter(prefix="/chat", tags=["web chat"], include_in_schema=False)
+staff_router = APIRouter(tags=["web chat"], include_in_schema=False)
+
+
+def _out(m: Message) -> dict[str, Any]:
+    return msgspec.to_builtins(m)  # type: ignore[no-any-return]
+
+
+def _live(engine: Engine, contact_id: str) -> dict[str, Any] | None:
+    c = engine.state.contacts.get(contact_id)
+    if c is None:
+        return None
+    out: dict[str, Any] = {
+        "status": c.status.value,
+        "callback": c.callback_number is not None,
+        "agent_name": None,
+    }
+    if c.status is Status.CONNECTED and c.agent is not None:
+        agent = engine.state.agents.get(c.agent)
+        out["agent_name"] = (agent.config.name if agent is not None else "") or c.agent
+    if c.status is Status.WAITING:
+        out["estimate"] = msgspec.to_builtins(engine.estimate(contact_id))
+    return out
+
+
+def _state(svc: Services, contact_id: str) -> dict[str, Any]:
+    """Where the customer's contact stands: live from the engine while open, else how it ended."""
+    live: dict[str, Any] | None = svc.center.read(lambda e: _live(e, contact_id))
+    if live is not None:
+        return live
+    with svc.projections.lock:
+        record = svc.projections.contacts.records.get(contact_id)
+        outcome, wait = (record.outcome, record.wait) if record is not None else (None, None)
+    return {"status": "ended", "outcome": outcome, "wait": wait, "callback": False}
+
+
+def topic_list(engine: Engine) -> list[dict[str, str]]:
+    """What a customer may pick: the queues, by name."""
+    names = sorted((q.name or q.id, q.id) for q in engine.state.queues.values())
+    return [{"id": qid, "name": name} for name, qid in names]
+
+
+@router.get("/topics")
+async def topics(svc: Svc) -> list[dict[str, str]]:
+    found: list[dict[str, str]] = svc.center.read(topic_list)
+    return found
+
+
+@router.post("", status_code=201)
+async def start_chat(body: ChatIn, svc: Svc, store: Chats) -> dict[str, Any]:
+    """A customer starts a chat: the contact arrives in the topic's queue. The answer carries the
+    chat's token (shown once) and where the contact stands (queued with its estimate and the
+    reason for it, or why not: closed, full)."""
+    name = body.name.strip()
+    result = await svc.runtime.run(
+        "arrive", body.topic, "chat", data={"name": name, "via": "web chat"}
+    )
+    token = store.open_chat(result.contact, name, body.topic, body.language)
+    out: dict[str, Any] = msgspec.to_builtins(result)
+    out["token"] = token
+    out["state"] = _state(svc, result.contact)
+    return out
+
+
+@router.get("/{contact_id}")
+async def chat_state(
+    contact_id: Customer,
+    svc: Svc,
+    store: Chats,
+    after: int = Query(0, ge=0, le=2**53, description="the last message seq already received"),
+) -> dict[str, Any]:
+    """The contact's state and the messages after ``after``: a client that reconnects with the
+    last seq it saw gets exactly what it missed."""
+    return {
+        "contact": contact_id,
+        **_state(svc, contact_id),
+        "messages": [_out(m) for m in store.messages(contact_id, after)],
+    }
+
+
+def _open_chat(store: ChatStore, contact_id: str) -> str:
+    chat = store.chat(contact_id)
+    if chat is None:
+        raise UnknownContact(f"no chat {contact_id!r}", contact=contact_id)
+    if chat.closed_at is not None:
+        raise ContactEnded(f"chat {contact_id!r} is closed", contact=contact_id)
+    return chat.name
+
+
+@router.post("/{contact_id}/messages", status_code=201)
+async def customer_message(
+    contact_id: Customer, body: ChatMessageIn, svc: Svc, store: Chats
+) -> dict[str, Any]:
+    name = _open_chat(store, contact_id)
+    if _state(svc, contact_id)["status"] == "ended":
+        raise ContactEnded(f"contact {contact_id!r} has ended", contact=contact_id)
+    return _out(store.append(contact_id, Sender.CUSTOMER, name, body.text))
+
+
+@router.post("/{contact_id}/callback")
+async def customer_callback(
+    contact_id: Customer, body: ChatCallbackIn, svc: Svc, store: Chats
+) -> dict[str, Any]:
+    """Be called back instead of waiting, keeping one's place in line."""
+    _open_chat(store, contact_id)
+    created = await svc.runtime.run("request_callback", contact_id, body.number.strip())
+    if created:
+        store.append(contact_id, Sender.SYSTEM, "", "callback_requested")
+    return {"contact": contact_id, "requested": created, **_state(svc, contact_id)}
+
+
+@router.post("/{contact_id}/leave")
+async def customer_leave(contact_id: Customer, svc: Svc, store: Chats) -> dict[str, Any]:
+    """The customer leaves. Before an answer it is an abandon, with its wait; in conversation
+    the agent is told and completes the contact (it was answered)."""
+    _open_chat(store, contact_id)
+    status = _state(svc, contact_id)["status"]
+    if status not in ("connected", "ended"):
+        # answered in between: then a departure in conversation, as below
+        with contextlib.suppress(ContactNotActive):
+            await svc.runtime.run("abandon", contact_id, "customer_left")
+    store.append(contact_id, Sender.SYSTEM, "", "customer_left")
+    store.close_chat(contact_id)
+    return {"contact": contact_id, **_state(svc, contact_id)}
+
+
+# -- the agent's side ------------------------------------------------------------------------
+
+
+def _held_by(engine: Engine, agent_id: str, contact_id: str) -> tuple[str, str]:
+    """The agent's name and the contact's status, if the agent holds it (offered or in
+    conversation); refused otherwise."""
+    c = engine.state.contacts.get(contact_id)
+    if c is None or c.agent != agent_id or c.status not in (Status.OFFERED, Status.CONNECTED):
+        raise Forbidden(f"agent {agent_id} does not hold contact {contact_id}", contact=contact_id)
+    agent = engine.state.agents.get(agent_id)
+    return ((agent.config.name if agent is not None else "") or agent_id), c.status.value
+
+
+AgentPrincipal = Annotated[Principal, Depends(act_as_agent)]
+
+
+@staff_router.get("/agents/{agent_id}/chats/{contact_id}/messages")
+async def agent_read(
+    agent_id: str,
+    contact_id: str,
+    who: AgentPrincipal,
+    svc: Svc,
+    store: Chats,
+    after: int = Query(0, ge=0, le=2**53),
+) -> dict[str, Any]:
+    """The conversation so far (an offered chat can be read before it is accepted)."""
+    _, status = svc.center.read(lambda e: _held_by(e, agent_id, contact_id))
+    chat = store.chat(contact_id)
+    return {
+        "contact": contact_id,
+        "status": status,
+        "customer_name": chat.name if chat is not None else "",
+        "customer_left": chat is not None and chat.closed_at is not None,
+        "messages": [_out(m) for m in store.messages(contact_id, after)],
+    }
+
+
+@staff_router.post("/agents/{agent_id}/chats/{contact_id}/messages", status_code=201)
+async def agent_message(
+    agent_id: str,
+    contact_id: str,
+    body: ChatMessageIn,
+    who: AgentPrincipal,
+    svc: Svc,
+    store: Chats,
+) -> dict[str, Any]:
+    name, status = svc.center.read(lambda e: _held_by(e, agent_id, contact_id))
+    if status != Status.CONNECTED.value:
+        raise ContactNotActive(f"accept contact {contact_id} first", contact=contact_id)
+    chat = store.chat(contact_id)
+    if chat is None:
+        raise UnknownContact(f"contact {contact_id!r} is not a web chat", contact=contact_id)
+    if chat.closed_at is not None:
+        raise ContactEnded(f"the customer of {contact_id} has left", contact=contact_id)
+    return _out(store.append(contact_id, Sender.AGENT, name, body.text))
+
+
+@staff_router.get(
+    "/contacts/{contact_id}/transcript", dependencies=[Depends(require(Perm.CONTACTS_READ))]
+)
+async def transcript(contact_id: str, store: Chats) -> dict[str, Any]:
+    """A chat's whole transcript, stored with its contact."""
+    chat = store.chat(contact_id)
+    if chat is None:
+        raise UnknownContact(f"no chat {contact_id!r}", contact=contact_id)
+    return {
+        **msgspec.to_builtins(chat),
+        "messages": [_out(m) for m in store.messages(contact_id, 0, limit=100_000)],
+    }

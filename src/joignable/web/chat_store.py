@@ -1,0 +1,138 @@
+"""Web chat transcripts and the customers' capability tokens, in SQLite tables beside the ledger's.
+
+A chat customer is nobody's user: starting a chat gives a token for that one contact, a long
+random secret of which only a SHA-256 is kept (as API tokens are). Messages are not routing
+state, so they do not go through the event log; each one gets a sequence number within its
+contact, so a client that asks for what came after the last one it saw gets no gap and no
+duplicate.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+from enum import StrEnum
+from typing import Any
+
+import msgspec
+
+from joignable.web.accounts import _digest  # the same SHA-256 as API tokens and sessions
+
+CHAT_TOKEN_PREFIX = "jgc_"  # tells a chat token from an API token (jgn_) in a log or a leak scan
+
+
+class Sender(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SYSTEM = "system"  # what happened to the chat (a code the page translates, not prose)
+
+
+class Message(msgspec.Struct, kw_only=True):
+    seq: int
+    at: float
+    sender: Sender
+    author: str  # the customer's name, the agent's name, or "" for the system
+    text: str
+
+
+class Chat(msgspec.Struct, kw_only=True):
+    contact: str
+    name: str
+    topic: str
+    language: str
+    started_at: float
+    closed_at: float | None = None  # the customer left, or the contact ended
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS chats (
+  contact TEXT PRIMARY KEY, token_hash TEXT UNIQUE NOT NULL, name TEXT NOT NULL,
+  topic TEXT NOT NULL, language TEXT NOT NULL, started_at REAL NOT NULL, closed_at REAL);
+CREATE TABLE IF NOT EXISTS chat_messages (
+  contact TEXT NOT NULL, seq INTEGER NOT NULL, at REAL NOT NULL, sender TEXT NOT NULL,
+  author TEXT NOT NULL, body TEXT NOT NULL, PRIMARY KEY (contact, seq));
+"""
+
+
+_CHAT_COLUMNS = ("contact", "name", "topic", "language", "started_at", "closed_at")
+
+
+def _chat(row: tuple[Any, ...]) -> Chat:
+    return Chat(**dict(zip(_CHAT_COLUMNS, row, strict=True)))
+
+
+class ChatStore:
+    """One connection under a lock, as ``Accounts``: every call is a short indexed query."""
+
+    def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA busy_timeout=5000")
+        self.db.executescript(_SCHEMA)
+        self.lock = threading.Lock()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def open_chat(self, contact: str, name: str, topic: str, language: str) -> str:
+        """Record a new chat and return its token (shown once to the customer)."""
+        secret = CHAT_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        with self.lock:
+            self.db.execute(
+                "INSERT INTO chats VALUES (?, ?, ?, ?, ?, ?, NULL)",
+                (contact, _digest(secret), name, topic, language, self.clock()),
+            )
+        return secret
+
+    def contact_for_token(self, secret: str) -> str | None:
+        with self.lock:
+            row = self.db.execute(
+                "SELECT contact FROM chats WHERE token_hash = ?", (_digest(secret),)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def chat(self, contact: str) -> Chat | None:
+        with self.lock:
+            row = self.db.execute(
+                f"SELECT {', '.join(_CHAT_COLUMNS)} FROM chats WHERE contact = ?",
+                (contact,),
+            ).fetchone()
+        return None if row is None else _chat(row)
+
+    def close_chat(self, contact: str) -> None:
+        with self.lock:
+            self.db.execute(
+                "UPDATE chats SET closed_at = ? WHERE contact = ? AND closed_at IS NULL",
+                (self.clock(), contact),
+            )
+
+    def append(self, contact: str, sender: Sender, author: str, text: str) -> Message:
+        """Store a message with the next sequence number of its contact (under the lock: this
+        process is the only writer of these tables, as it is of the ledger)."""
+        at = self.clock()
+        with self.lock:
+            (last,) = self.db.execute(
+                "SELECT COALESCE(MAX(seq), 0) FROM chat_messages WHERE contact = ?", (contact,)
+            ).fetchone()
+            seq = int(last) + 1
+            self.db.execute(
+                "INSERT INTO chat_messages VALUES (?, ?, ?, ?, ?, ?)",
+                (contact, seq, at, sender.value, author, text),
+            )
+        return Message(seq=seq, at=at, sender=sender, author=author, text=text)
+
+    def messages(self, contact: str, after: int = 0, limit: int = 500) -> list[Message]:
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT seq, at, sender, author, body FROM chat_messages"
+                " WHERE contact = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (contact, after, limit),
+            ).fetchall()
+        return [
+            Message(seq=seq, at=at, sender=Sender(sender), author=author, text=body)
+            for seq, at, sender, author, body in rows
+        ]
