@@ -28,7 +28,6 @@ in. The live watchdog (the audit fed event by event inside the Center) is measur
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import shutil
@@ -41,7 +40,7 @@ from typing import Any
 
 import msgspec
 
-from benchmarks.scenario import build_layout, percentile
+from benchmarks.scenario import bench_main, build_layout, percentile
 from joignable.center import Center, Command
 from joignable.core import events as ev
 from joignable.core.model import Channel
@@ -412,18 +411,14 @@ def format_result(r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--tmpdir", default=None, help="where the ledger file goes (a real disk)")
-    a = p.parse_args(argv)
-    kw: dict[str, Any] = {"seed": a.seed, "tmpdir": a.tmpdir}
-    if a.quick:
-        kw.update(contacts=10_000, warmup=2_000, thread_contacts=2_000, watchdogs=(False,))
-    res = run(**kw)
-    print(json.dumps(res, indent=2) if a.json else format_result(res))
-    return res
+    def options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--tmpdir", default=None, help="where the ledger file goes (a real disk)")
+
+    def kwargs(a: argparse.Namespace) -> dict[str, Any]:
+        return {"tmpdir": a.tmpdir}
+
+    quick = {"contacts": 10_000, "warmup": 2_000, "thread_contacts": 2_000, "watchdogs": (False,)}
+    return bench_main(argv, __doc__, run, format_result, quick, options, kwargs)
 
 
 if __name__ == "__main__":

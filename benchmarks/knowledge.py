@@ -19,7 +19,6 @@ Data: ``../shared/data/banking77`` beside the repository, or ``--data``.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import random
 import time
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.scenario import bench_main
 from joignable.knowledge.embedding import CachedEmbedder, Embedder, Vectors, load_embedder
 from joignable.knowledge.evaluation import (
     Dataset,
@@ -257,19 +257,14 @@ def format_result(r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--no-dense", action="store_true", help="lexical only")
-    p.add_argument("--data", type=Path, default=DATA)
-    a = p.parse_args(argv)
-    kw: dict[str, Any] = {"seed": a.seed, "dense": not a.no_dense, "data": a.data}
-    if a.quick:
-        kw.update(QUICK)
-    res = run(**kw)
-    print(json.dumps(res, indent=2) if a.json else format_result(res))
-    return res
+    def options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--no-dense", action="store_true", help="lexical only")
+        p.add_argument("--data", type=Path, default=DATA)
+
+    def kwargs(a: argparse.Namespace) -> dict[str, Any]:
+        return {"dense": not a.no_dense, "data": a.data}
+
+    return bench_main(argv, __doc__, run, format_result, QUICK, options, kwargs)
 
 
 # Small sizes: a sanity check in well under a minute, not figures.

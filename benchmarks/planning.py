@@ -21,8 +21,6 @@ day of a 500-agent, 10-queue multi-skill center.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from collections.abc import Callable
 from decimal import Decimal, localcontext
@@ -30,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.scenario import bench_main
 from joignable.planning import simulate as sim
 from joignable.planning.erlang_c import erlang_c
 from joignable.planning.staffing import Target, staff
@@ -429,17 +428,8 @@ def format_result(r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--seed", type=int, default=42)
-    a = p.parse_args(argv)
-    kw: dict[str, Any] = {"seed": a.seed}
-    if a.quick:
-        kw.update(queues=20, repeat=2, sample=50, calls=20_000, day_agents=100)
-    res = run(**kw)
-    print(json.dumps(res, indent=2) if a.json else format_result(res))
-    return res
+    quick = {"queues": 20, "repeat": 2, "sample": 50, "calls": 20_000, "day_agents": 100}
+    return bench_main(argv, __doc__, run, format_result, quick)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import os
 import random
 import shutil
@@ -27,7 +26,7 @@ import time
 from typing import Any
 
 from benchmarks.durable import audit_available, disk_of
-from benchmarks.scenario import Clock, Driver, build_layout, configure
+from benchmarks.scenario import Clock, Driver, bench_main, build_layout, configure
 from joignable.center import Center
 from joignable.core import events as ev
 from joignable.core.engine import Engine, replay
@@ -183,21 +182,15 @@ def format_result(r: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--seed", type=int, default=42)
-    p.add_argument("--events", type=int, default=None)
-    p.add_argument("--tmpdir", default=None, help="where the ledger file goes (a real disk)")
-    a = p.parse_args(argv)
-    kw: dict[str, Any] = {"seed": a.seed, "tmpdir": a.tmpdir}
-    if a.quick:
-        kw.update(events=100_000, watchdogs=(False,))
-    if a.events:
-        kw["events"] = a.events
-    res = run(**kw)
-    print(json.dumps(res, indent=2) if a.json else format_result(res))
-    return res
+    def options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--events", type=int, default=None)
+        p.add_argument("--tmpdir", default=None, help="where the ledger file goes (a real disk)")
+
+    def kwargs(a: argparse.Namespace) -> dict[str, Any]:
+        return {"tmpdir": a.tmpdir, **({"events": a.events} if a.events else {})}
+
+    quick = {"events": 100_000, "watchdogs": (False,)}
+    return bench_main(argv, __doc__, run, format_result, quick, options, kwargs)
 
 
 if __name__ == "__main__":

@@ -13,14 +13,20 @@ releases, ends, wrap-ups, requeues, presence changes): the count of what the led
 
 from __future__ import annotations
 
-import argparse
 import gc
-import json
 import random
 import time
 from typing import Any
 
-from benchmarks.scenario import Clock, Driver, build_layout, configure, conservation, percentile
+from benchmarks.scenario import (
+    Clock,
+    Driver,
+    bench_main,
+    build_layout,
+    configure,
+    conservation,
+    percentile,
+)
 from joignable.core.engine import Engine
 from joignable.core.errors import DomainError
 
@@ -130,17 +136,7 @@ def run(
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--quick", action="store_true")
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--seed", type=int, default=42)
-    a = p.parse_args(argv)
-    kw: dict[str, Any] = {"seed": a.seed}
-    if a.quick:
-        kw.update(commands=60_000, warmup=20_000)
-    res = run(**kw)
-    print(json.dumps(res, indent=2) if a.json else format_result(res))
-    return res
+    return bench_main(argv, __doc__, run, format_result, {"commands": 60_000, "warmup": 20_000})
 
 
 def format_result(r: dict[str, Any]) -> str:

@@ -12,6 +12,8 @@ and most agents serve several lines. Arrivals pick a queue in proportion to its 
 
 from __future__ import annotations
 
+import argparse
+import json
 import os
 import platform
 import random
@@ -416,3 +418,32 @@ def core_build() -> str:
         if state.__file__.endswith(so) and engine.__file__.endswith(so)
         else "interpreted"
     )
+
+
+def bench_main(
+    argv: list[str] | None,
+    doc: str | None,
+    run: Callable[..., dict[str, Any]],
+    fmt: Callable[[dict[str, Any]], str],
+    quick: dict[str, Any],
+    options: Callable[[argparse.ArgumentParser], None] | None = None,
+    kwargs: Callable[[argparse.Namespace], dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The command line every benchmark module shares: ``--quick`` (the sizes in ``quick``),
+    ``--json``, ``--seed``, plus the module's own ``options``, turned into ``run`` arguments by
+    ``kwargs`` (applied after the quick sizes, so an explicit option wins)."""
+    p = argparse.ArgumentParser(description=doc)
+    p.add_argument("--quick", action="store_true", help="small sizes: a sanity check")
+    p.add_argument("--json", action="store_true", help="one JSON document on stdout")
+    p.add_argument("--seed", type=int, default=42)
+    if options is not None:
+        options(p)
+    a = p.parse_args(argv)
+    kw: dict[str, Any] = {"seed": a.seed}
+    if a.quick:
+        kw.update(quick)
+    if kwargs is not None:
+        kw.update(kwargs(a))
+    res = run(**kw)
+    print(json.dumps(res, indent=2) if a.json else fmt(res))
+    return res
