@@ -886,7 +886,7 @@ class Engine:
             if best is None:
                 break
             self._offer(st.contacts[best[3]], agent, now)  # it may still have room: loop
-        else:
+        else:  # not the common case (or no longer): the general way, every touched line
             if dirty or st.dirty_contacts:
                 st.index_pending()
                 self._serve(self._lines(list(dirty), list(st.dirty_contacts)), now)
