@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from joignable.center import CenterStopped
-from joignable.web import chat_api, errors, streams
+from joignable.web import chat_api, chat_page, errors, streams
 from joignable.web.api import admin, agents, config, contacts, session, stats
 from joignable.web.auth import GUARD
 from joignable.web.schemas import msgspec_components
@@ -124,6 +124,7 @@ def create_app(services: Services) -> FastAPI:
     chat_api.install(app, services)
     for router in CHAT_ROUTERS:
         app.include_router(router, prefix=PREFIX)
+    chat_page.install(app)  # the customer's page and its assets (no API: public by design)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
