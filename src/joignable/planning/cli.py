@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from joignable.core.model import Strategy
 from joignable.core.service_level import DEFAULT_SL, SL_DEFINITIONS
 from joignable.planning.names import MODELS, PLANNING_SL
 
@@ -424,3 +425,158 @@ def simulate_command(
         sim_text = f"{scale * e.mean:8.2f} ± {scale * e.half_width:.2f}{unit}"
         exact_text = "none" if f is None else f"{scale * f:.2f}{unit}"
         click.echo(f"  {sim_text:<22} {model} {exact_text:<10} {name}")
+
+
+@plan.command("twin")
+@click.option(
+    "--arrivals",
+    required=True,
+    help="Contacts expected per interval, separated by commas (a day: 96 of 15 minutes).",
+)
+@click.option(
+    "--period",
+    type=int,
+    default=900,
+    show_default=True,
+    help="Length of an interval, in seconds (it must divide a day, as the ledger's KPIs do).",
+)
+@click.option("--aht", type=float, required=True, help="Mean handle time, talk + wrap-up, s.")
+@click.option(
+    "--agents",
+    required=True,
+    help="Agents on: one number for the day, or one per interval separated by commas.",
+)
+@click.option("--patience", type=float, help="Mean patience, seconds (omitted: nobody leaves).")
+@click.option(
+    "--handle", type=click.Choice(DISTRIBUTIONS), default="exponential", show_default=True
+)
+@click.option("--handle-cv", type=float, default=1.0, show_default=True, help="Lognormal, gamma.")
+@click.option(
+    "--patience-dist", type=click.Choice(DISTRIBUTIONS), default="exponential", show_default=True
+)
+@click.option("--patience-cv", type=float, default=1.0, show_default=True)
+@click.option(
+    "--wrapup",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Wrap-up after each contact, seconds (part of --aht).",
+)
+@click.option(
+    "--strategy",
+    type=click.Choice([s.value for s in Strategy]),
+    default="longest-idle",
+    show_default=True,
+    help="How the routing core picks among free agents.",
+)
+@click.option("--answer-delay", type=float, default=0.0, show_default=True, help="Ring, seconds.")
+@click.option("--within", type=float, default=20.0, show_default=True, help="T, in seconds.")
+@click.option("--short-abandon", type=float, default=5.0, show_default=True, help="S, seconds.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def twin_command(
+    arrivals: str,
+    period: int,
+    aht: float,
+    agents: str,
+    patience: float | None,
+    handle: str,
+    handle_cv: float,
+    patience_dist: str,
+    patience_cv: float,
+    wrapup: float,
+    strategy: str,
+    answer_delay: float,
+    within: float,
+    short_abandon: float,
+    seed: int,
+    as_json: bool,
+) -> None:
+    """Run a day of synthetic traffic through the real routing core and measure it with the
+    ledger's KPIs: try a staffing or a routing strategy before it goes live."""
+    from joignable.planning.twin import run_twin, single_queue
+
+    arr = _arrival_list(arrivals)
+    staff = _agent_list(agents)
+    if not (math.isfinite(wrapup) and 0 <= wrapup < aht):
+        raise ValueError("--wrapup must be 0 or more seconds and less than --aht")
+    if seed < 0:
+        raise ValueError("--seed must be 0 or more")
+    talk = _dist(handle, aht - wrapup, handle_cv)
+    center = single_queue(
+        arr,
+        staff,
+        talk,
+        interval=period,
+        patience=None if patience is None else _dist(patience_dist, patience, patience_cv),
+        wrapup=None if wrapup == 0 else _dist("deterministic", wrapup, 1.0),
+        within=within,
+        short_abandon=short_abandon,
+        strategy=Strategy(strategy),
+        answer_delay=answer_delay,
+    )
+    r = run_twin(center, seed=seed)
+    summary = r.summary()
+    day = summary["queues"]["q"]
+    rows = [
+        {
+            "interval": int(((k.start or r.start) - r.start) // period),
+            "offered": k.offered,
+            "answered": k.answered,
+            "abandoned": k.abandoned,
+            "sl": _num(k.sl[DEFAULT_SL]),
+            "asa": _num(k.asa),
+        }
+        for k in r.kpis.intervals("q")
+    ]
+    audit = {
+        "ok": r.audit.ok,
+        "arrived": r.audit.counts.arrived,
+        "open": r.audit.counts.open,
+        "discrepancies": len(r.audit.discrepancies),
+    }
+    if as_json:
+        _echo_json(
+            {
+                "day": {k: _num(v) for k, v in day.items() if k != "sl"}
+                | {"sl": {k: _num(v) for k, v in day["sl"].items() if k in PLANNING_SL}},
+                "occupancy": _num(summary["occupancy"]),
+                "intervals": rows,
+                "audit": audit,
+                "commands": r.commands,
+                "events": len(r.events),
+                "seed": seed,
+            }
+        )
+        return
+
+    def pct(v: float | None) -> str:
+        return "none" if v is None else f"{100 * v:.2f} %"
+
+    click.echo(
+        f"twin: {len(arr)} interval(s) of {period} s through the routing core, "
+        f"{len(r.events):,} events; audit {'clean' if r.audit.ok else 'NOT clean'}"
+    )
+    click.echo(
+        f"  offered {day['offered']}, answered {day['answered']}, abandoned {day['abandoned']}"
+        f" ({pct(day['abandon_rate'])}), still open {day['open']}"
+    )
+    asa = day["asa"]
+    click.echo(f"  ASA (answered)     {'none' if asa is None else f'{asa:.2f} s'}")
+    click.echo(f"  occupancy          {pct(summary['occupancy'])}")
+    click.echo(f"  service level within {within:g} s:")
+    for name in PLANNING_SL:
+        mark = "  (default)" if name == DEFAULT_SL else ""
+        click.echo(f"    {pct(day['sl'][name]):>9}  {name}{mark}")
+    if not r.audit.ok:
+        click.echo(r.audit.text(), err=True)
+
+
+def _agent_list(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise ValueError(f"--agents {text!r}: give whole numbers separated by commas") from None
+    if not values or min(values) < 0:
+        raise ValueError("--agents: give at least one whole number, none negative")
+    return values

@@ -1,0 +1,76 @@
+"""`joignable plan twin`: a day through the routing core from the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner, Result
+
+from joignable.cli import main
+from joignable.planning.erlang_a import erlang_a
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(main, ["plan", "twin", *args])
+
+
+def test_twin_json_measures_the_day_with_the_ledger_definitions() -> None:
+    # 8 hours of 63 calls per 15 minutes (4.2 a minute), AHT 120 s, patience 60 s, 10 agents
+    r = run(
+        "--arrivals", ",".join(["63"] * 32), "--aht", "120", "--agents", "10",
+        "--patience", "60", "--seed", "3", "--json",
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    assert doc["audit"] == {"ok": True, "arrived": doc["audit"]["arrived"], "open": 0,
+                            "discrepancies": 0}  # fmt: skip
+    day = doc["day"]
+    assert day["offered"] == doc["audit"]["arrived"] == sum(i["offered"] for i in doc["intervals"])
+    assert day["offered"] == day["answered"] + day["abandoned"]
+    assert len(doc["intervals"]) == 32
+    assert set(day["sl"]) == {
+        "answered_within_t_over_offered",
+        "answered_within_t_over_answered",
+        "answered_within_t_over_offered_minus_short_abandons",
+        "answered_or_abandoned_within_t_over_offered",
+    }
+    # ~2,000 calls: Erlang A's 84.6 % within 20 s and 8.2 % abandoning, within a loose band
+    # (the start from an empty center flatters the first minutes a little)
+    exact = erlang_a(4.2 / 60, 120, 10, 60, 20, 5)
+    assert day["sl"]["answered_within_t_over_offered"] == pytest.approx(
+        float(exact.service_level["answered_within_t_over_offered"]), abs=0.05
+    )
+    assert day["abandon_rate"] == pytest.approx(float(exact.p_abandon), abs=0.03)
+
+
+def test_twin_text_and_a_staffing_change() -> None:
+    base = ["--arrivals", "60,60,60,60", "--aht", "180", "--patience", "90", "--seed", "1"]
+    few = run(*base, "--agents", "8")
+    more = run(*base, "--agents", "8,8,16,16", "--json")
+    assert few.exit_code == 0 and more.exit_code == 0, few.output + more.output
+    assert "audit clean" in few.stdout and "answered_within_t_over_offered  (default)" in few.stdout
+    rows = json.loads(more.stdout)["intervals"]
+    assert rows[3]["sl"] > rows[1]["sl"]  # twice the agents in the last half hour
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--arrivals", "10,x", "--agents", "3"], "--arrivals"),
+        (["--arrivals", "10", "--agents", "3,x"], "--agents"),
+        (["--arrivals", "10", "--agents", "-1"], "none negative"),
+        (["--arrivals", "10,20", "--agents", "3,4,5"], "one per interval"),
+        (["--arrivals", "10", "--agents", "3", "--period", "7"], "divides a day"),
+        (["--arrivals", "10", "--agents", "3", "--wrapup", "500"], "--wrapup"),
+        (["--arrivals", "-5", "--agents", "3"], "0 or more"),
+        (["--arrivals", "10", "--agents", "3", "--strategy", "random"], "strategy"),
+        (["--arrivals", "10", "--agents", "3", "--answer-delay", "-1"], "answer_delay"),
+    ],
+)
+def test_twin_refuses_bad_input_in_one_line(extra: list[str], message: str) -> None:
+    r = run("--aht", "120", *extra)
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error [invalid_input]: "), r.stderr
+    assert message in lines[0]
