@@ -319,20 +319,41 @@ def _dist(kind: str, mean: float, cv: float) -> Any:
     return sim.lognormal(mean, cv) if kind == "lognormal" else sim.gamma(mean, cv)
 
 
+def _time_options(command: Any) -> Any:
+    """The handle-time and patience options shared by ``simulate`` and ``twin``."""
+    for option in reversed(
+        [
+            click.option(
+                "--patience", type=float, help="Mean patience, seconds (omitted: nobody leaves)."
+            ),
+            click.option(
+                "--handle",
+                type=click.Choice(DISTRIBUTIONS),
+                default="exponential",
+                show_default=True,
+            ),
+            click.option(
+                "--handle-cv", type=float, default=1.0, show_default=True, help="Lognormal, gamma."
+            ),
+            click.option(
+                "--patience-dist",
+                type=click.Choice(DISTRIBUTIONS),
+                default="exponential",
+                show_default=True,
+            ),
+            click.option("--patience-cv", type=float, default=1.0, show_default=True),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
 @plan.command("simulate")
 @click.option("--arrivals", type=float, required=True, help="Contacts arriving in the period.")
 @click.option("--period", type=float, required=True, help="Length of the period, in seconds.")
 @click.option("--aht", type=float, required=True, help="Mean handle time, in seconds.")
 @click.option("--agents", type=int, required=True, help="Agents handling contacts.")
-@click.option("--patience", type=float, help="Mean patience, seconds (omitted: nobody leaves).")
-@click.option(
-    "--handle", type=click.Choice(DISTRIBUTIONS), default="exponential", show_default=True
-)
-@click.option("--handle-cv", type=float, default=1.0, show_default=True, help="Lognormal, gamma.")
-@click.option(
-    "--patience-dist", type=click.Choice(DISTRIBUTIONS), default="exponential", show_default=True
-)
-@click.option("--patience-cv", type=float, default=1.0, show_default=True)
+@_time_options
 @click.option("--within", type=float, default=20.0, show_default=True, help="T, in seconds.")
 @click.option("--short-abandon", type=float, default=5.0, show_default=True, help="S, seconds.")
 @click.option("--hours", type=float, default=24.0, show_default=True, help="Per replication.")
@@ -446,15 +467,7 @@ def simulate_command(
     required=True,
     help="Agents on: one number for the day, or one per interval separated by commas.",
 )
-@click.option("--patience", type=float, help="Mean patience, seconds (omitted: nobody leaves).")
-@click.option(
-    "--handle", type=click.Choice(DISTRIBUTIONS), default="exponential", show_default=True
-)
-@click.option("--handle-cv", type=float, default=1.0, show_default=True, help="Lognormal, gamma.")
-@click.option(
-    "--patience-dist", type=click.Choice(DISTRIBUTIONS), default="exponential", show_default=True
-)
-@click.option("--patience-cv", type=float, default=1.0, show_default=True)
+@_time_options
 @click.option(
     "--wrapup",
     type=float,
