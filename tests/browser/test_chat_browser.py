@@ -1,0 +1,107 @@
+"""The customer's chat in a real browser against a served joignable: a customer opens /chat,
+starts a chat and sees its place; an agent accepts through the API; messages flow both ways;
+the customer leaves. And a customer who leaves before an answer is an abandon."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+
+from joignable.web.accounts import Role
+
+from .conftest import Served
+
+T = TypeVar("T")
+
+
+def _eventually(probe: Callable[[], T | None], timeout: float = 5.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _offer(agent: httpx.Client) -> str | None:
+    offers = agent.get("/api/agents/a01/work").json()["offers"]
+    return str(offers[0]["contact"]) if offers else None
+
+
+def test_a_customer_chats_with_an_agent_in_a_real_browser(served: Served, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    agent = served.staff(Role.AGENT)  # a01, Ana: takes billing chats
+    page.goto(f"{served.base}/chat")
+    expect(page.locator("html")).to_have_attribute("lang", "en")  # from the browser's locale
+    page.get_by_label("Your name").fill("Léa")
+    page.get_by_label("Topic").select_option("billing")
+    page.get_by_role("button", name="Start the chat").click()
+    expect(page.locator("#status-line")).to_have_text("You are number 1 in line.")
+    expect(page.locator("#explanation")).to_contain_text("you are next in line")
+
+    r = agent.put("/api/agents/a01/presence", json={"presence": "available"})
+    assert r.status_code == 200, r.text
+    contact = _eventually(lambda: _offer(agent))
+    assert agent.post(f"/api/agents/a01/offers/{contact}/accept").json()["accepted"] is True
+    expect(page.locator("#status-line")).to_have_text("Ana is with you.")
+
+    chat = f"/api/agents/a01/chats/{contact}/messages"
+    assert agent.post(chat, json={"text": "Bonjour Léa, how can I help?"}).status_code == 201
+    expect(page.locator("#messages li.agent .text")).to_have_text("Bonjour Léa, how can I help?")
+
+    page.get_by_label("Your message").fill("My invoice is wrong.")
+    page.get_by_label("Your message").press("Enter")  # the keyboard sends
+    expect(page.locator("#messages li.customer .text")).to_have_text("My invoice is wrong.")
+    texts = _eventually(
+        lambda: [m["text"] for m in agent.get(chat).json()["messages"] if m["sender"] == "customer"]
+    )
+    assert texts == ["My invoice is wrong."]
+    # every message once, in order
+    expect(page.locator("#messages li")).to_have_count(2)
+
+    page.get_by_role("button", name="Leave the chat").click()
+    expect(page.locator("#messages li.system")).to_have_text("You left the chat.")
+    assert agent.get(chat, params={"after": 2}).json()["customer_left"] is True
+    assert agent.post(f"/api/agents/a01/contacts/{contact}/complete").status_code == 200
+    sup = served.staff(Role.SUPERVISOR)
+    assert sup.get(f"/api/contacts/{contact}").json()["outcome"] == "handled"
+    assert agent.put("/api/agents/a01/presence", json={"presence": "away"}).status_code == 200
+
+
+def test_leaving_before_an_answer_shows_as_an_abandon(served: Served, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(5000)
+        page.goto(f"{served.base}/chat")
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        page.get_by_label("Votre nom").fill("Marc")
+        page.get_by_label("Sujet").select_option("tech")
+        page.get_by_role("button", name="Commencer la discussion").click()
+        expect(page.locator("#status-line")).to_contain_text("dans la file")
+        page.get_by_role("button", name="Quitter la discussion").click()
+        expect(page.locator("#status-line")).to_have_text("Vous avez quitté la discussion.")
+        sup = served.staff(Role.SUPERVISOR)
+        mine = [c for c in sup.get("/api/export/contacts.csv").text.splitlines() if "tech" in c]
+        assert mine and "abandoned" in mine[-1] and "customer_left" in mine[-1]
+    finally:
+        context.close()
