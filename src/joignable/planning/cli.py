@@ -593,3 +593,98 @@ def _agent_list(text: str) -> list[int]:
     if not values or min(values) < 0:
         raise ValueError("--agents: give at least one whole number, none negative")
     return values
+
+
+@plan.command("forecast")
+@click.option("--db", required=True, help="The ledger (a SQLite file) whose history to read.")
+@click.option("--day", help="The day to forecast, YYYY-MM-DD (UTC); default the day after.")
+@click.option("--queue", help="Only this queue (default: every queue in the ledger).")
+@click.option("--interval", type=int, default=900, show_default=True, help="Seconds.")
+@click.option(
+    "--half-life", type=float, default=2.0, show_default=True, help="Weeks; older weigh less."
+)
+@click.option("--aht", type=float, help="Handle time, seconds (default: measured per queue).")
+@click.option("--sl", type=float, default=0.8, show_default=True, help="Target, in (0, 1).")
+@click.option("--within", type=float, default=20.0, show_default=True, help="T, in seconds.")
+@click.option(
+    "--sl-definition", type=click.Choice(PLANNING_SL), default=DEFAULT_SL, show_default=True
+)
+@click.option("--model", type=click.Choice(MODELS), default="erlang-c", show_default=True)
+@click.option("--patience", type=float, help="Customers' mean patience, seconds (erlang-a).")
+@click.option("--shrinkage", type=float, default=0.0, show_default=True, help="In [0, 1).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def forecast_command(
+    db: str,
+    day: str | None,
+    queue: str | None,
+    interval: int,
+    half_life: float,
+    aht: float | None,
+    sl: float,
+    within: float,
+    sl_definition: str,
+    model: str,
+    patience: float | None,
+    shrinkage: float,
+    as_json: bool,
+) -> None:
+    """Arrivals per interval of a day from the ledger's history (weekly and intraday
+    seasonality), and the agents each interval needs."""
+    import datetime as dt
+
+    from joignable.planning.forecast import DAY, history_from_ledger, seasonal, staffing
+    from joignable.planning.staffing import Target
+
+    h = history_from_ledger(db, interval)
+    if not h.counts:
+        raise ValueError(f"{db}: no contact has arrived in this ledger yet: nothing to learn from")
+    if queue is not None and queue not in h.counts:
+        raise ValueError(f"no queue {queue!r} in this ledger (queues: {', '.join(h.counts)})")
+    if day is None:
+        start = h.start + h.days * DAY
+    else:
+        try:
+            date = dt.date.fromisoformat(day)
+        except ValueError:
+            raise ValueError(f"--day {day!r}: give a date as YYYY-MM-DD") from None
+        start = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp()
+    target = Target(sl, within, sl_definition)
+    doc: dict[str, Any] = {}
+    for q in [queue] if queue is not None else sorted(h.counts):
+        f = seasonal(h.counts[q], h.start, start, half_life=half_life)
+        handle = aht if aht is not None else h.aht[q]
+        if handle is None:
+            raise ValueError(f"queue {q!r}: no handled contact to measure AHT from; give --aht")
+        s = staffing(f, handle, target, model=model, patience=patience, shrinkage=shrinkage)
+        doc[q] = {
+            "aht": handle,
+            "weeks": f.weeks,
+            "arrivals": [float(x) for x in f.arrivals],
+            "std": [float(x) for x in f.std],
+            "agents": [int(x) for x in s.agents],
+            "total": float(f.arrivals.sum()),
+            "total_std": float(math.sqrt(float((f.std**2).sum()))),
+        }
+    day_text = dt.datetime.fromtimestamp(start, dt.UTC).date().isoformat()
+    if as_json:
+        _echo_json(
+            {
+                "day": day_text,
+                "interval": interval,
+                "history_days": h.days,
+                "model": model,
+                "target": {"sl": sl, "within": within, "sl_definition": sl_definition},
+                "queues": doc,
+            }
+        )
+        return
+    click.echo(f"forecast for {day_text} (UTC) from {h.days} day(s) of history; {model}")
+    for q, d in doc.items():
+        click.echo(
+            f"queue {q}: {d['total']:.1f} ± {d['total_std']:.1f} contacts, AHT {d['aht']:.0f} s,"
+            f" {d['weeks']} past same weekday(s); peak {max(d['agents'])} agents"
+        )
+        click.echo("   time   arrivals   ±   agents")
+        for i, (a, e, n) in enumerate(zip(d["arrivals"], d["std"], d["agents"], strict=True)):
+            at = dt.datetime.fromtimestamp(start + i * interval, dt.UTC).strftime("%H:%M")
+            click.echo(f"  {at}  {a:9.1f} {e:5.1f} {n:6d}")

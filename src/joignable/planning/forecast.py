@@ -79,6 +79,20 @@ def history(events: Iterable[ev.Event], interval: int = 900) -> History:
     return History(start, interval, counts, aht)
 
 
+def history_from_ledger(db: str, interval: int = 900) -> History:
+    """``history`` of the ledger at ``db`` (a SQLite file), opened read-only."""
+    from joignable.ledger.store import open_store  # SQLite only when a ledger is read
+
+    try:
+        store = open_store(db, readonly=True)
+        try:
+            return history((e for _, e in store.read()), interval)
+        finally:
+            store.close()
+    except DomainError as exc:
+        raise ValueError(str(exc)) from None
+
+
 @dataclass(frozen=True)
 class Forecast:
     """Expected arrivals per interval of one day, and the standard error of each figure."""
