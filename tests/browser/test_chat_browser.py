@@ -48,6 +48,8 @@ def test_a_customer_chats_with_an_agent_in_a_real_browser(served: Served, page: 
     from playwright.sync_api import expect
 
     agent = served.staff(Role.AGENT)  # a01, Ana: takes billing chats
+    sockets: list[Any] = []
+    page.on("websocket", lambda ws: sockets.append(ws))
     page.goto(f"{served.base}/chat")
     expect(page.locator("html")).to_have_attribute("lang", "en")  # from the browser's locale
     page.get_by_label("Your name").fill("Léa")
@@ -55,6 +57,11 @@ def test_a_customer_chats_with_an_agent_in_a_real_browser(served: Served, page: 
     page.get_by_role("button", name="Start the chat").click()
     expect(page.locator("#status-line")).to_have_text("You are number 1 in line.")
     expect(page.locator("#explanation")).to_contain_text("you are next in line")
+    # live over the chat's stream, its token not in the URL
+    if not sockets:  # events reach Python while a Playwright call waits, not in a sleep
+        page.wait_for_event("websocket")
+    assert [w.url.split("?")[0].rsplit("/", 1)[-1] for w in sockets] == ["stream"]
+    assert "jgc_" not in sockets[0].url
 
     r = agent.put("/api/agents/a01/presence", json={"presence": "available"})
     assert r.status_code == 200, r.text

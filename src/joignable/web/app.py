@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from joignable.center import CenterStopped
-from joignable.web import chat_api, chat_page, errors, streams
+from joignable.web import chat_api, chat_page, chat_stream, errors, streams
 from joignable.web.api import admin, agents, config, contacts, session, stats
 from joignable.web.auth import GUARD
 from joignable.web.schemas import msgspec_components
@@ -45,7 +45,7 @@ ROUTERS = (
 )
 PREFIX = "/api"
 # The web chat's routes: out of the published spec for now (see web.chat_api), guarded all the same.
-CHAT_ROUTERS = (chat_api.router, chat_api.staff_router)
+CHAT_ROUTERS = (chat_api.router, chat_api.staff_router, chat_stream.router)
 
 
 def _routes(routers: tuple[APIRouter, ...]) -> list[tuple[str, str, APIRoute]]:

@@ -89,7 +89,7 @@ router = APIRouter(prefix="/chat", tags=["web chat"], include_in_schema=False)
 staff_router = APIRouter(tags=["web chat"], include_in_schema=False)
 
 
-def _out(m: Message) -> dict[str, Any]:
+def message_json(m: Message) -> dict[str, Any]:
     return msgspec.to_builtins(m)  # type: ignore[no-any-return]
 
 
@@ -110,7 +110,7 @@ def _live(engine: Engine, contact_id: str) -> dict[str, Any] | None:
     return out
 
 
-def _state(svc: Services, contact_id: str) -> dict[str, Any]:
+def contact_state(svc: Services, contact_id: str) -> dict[str, Any]:
     """Where the customer's contact stands: live from the engine while open, else how it ended."""
     live: dict[str, Any] | None = svc.center.read(lambda e: _live(e, contact_id))
     if live is not None:
@@ -145,7 +145,7 @@ async def start_chat(body: ChatIn, svc: Svc, store: Chats) -> dict[str, Any]:
     token = store.open_chat(result.contact, name, body.topic, body.language)
     out: dict[str, Any] = msgspec.to_builtins(result)
     out["token"] = token
-    out["state"] = _state(svc, result.contact)
+    out["state"] = contact_state(svc, result.contact)
     return out
 
 
@@ -160,8 +160,8 @@ async def chat_state(
     last seq it saw gets exactly what it missed."""
     return {
         "contact": contact_id,
-        **_state(svc, contact_id),
-        "messages": [_out(m) for m in store.messages(contact_id, after)],
+        **contact_state(svc, contact_id),
+        "messages": [message_json(m) for m in store.messages(contact_id, after)],
     }
 
 
@@ -179,9 +179,9 @@ async def customer_message(
     contact_id: Customer, body: ChatMessageIn, svc: Svc, store: Chats
 ) -> dict[str, Any]:
     name = _open_chat(store, contact_id)
-    if _state(svc, contact_id)["status"] == "ended":
+    if contact_state(svc, contact_id)["status"] == "ended":
         raise ContactEnded(f"contact {contact_id!r} has ended", contact=contact_id)
-    return _out(store.append(contact_id, Sender.CUSTOMER, name, body.text))
+    return message_json(store.append(contact_id, Sender.CUSTOMER, name, body.text))
 
 
 @router.post("/{contact_id}/callback")
@@ -193,7 +193,7 @@ async def customer_callback(
     created = await svc.runtime.run("request_callback", contact_id, body.number.strip())
     if created:
         store.append(contact_id, Sender.SYSTEM, "", "callback_requested")
-    return {"contact": contact_id, "requested": created, **_state(svc, contact_id)}
+    return {"contact": contact_id, "requested": created, **contact_state(svc, contact_id)}
 
 
 @router.post("/{contact_id}/leave")
@@ -201,14 +201,14 @@ async def customer_leave(contact_id: Customer, svc: Svc, store: Chats) -> dict[s
     """The customer leaves. Before an answer it is an abandon, with its wait; in conversation
     the agent is told and completes the contact (it was answered)."""
     _open_chat(store, contact_id)
-    status = _state(svc, contact_id)["status"]
+    status = contact_state(svc, contact_id)["status"]
     if status not in ("connected", "ended"):
         # answered in between: then a departure in conversation, as below
         with contextlib.suppress(ContactNotActive):
             await svc.runtime.run("abandon", contact_id, "customer_left")
     store.append(contact_id, Sender.SYSTEM, "", "customer_left")
     store.close_chat(contact_id)
-    return {"contact": contact_id, **_state(svc, contact_id)}
+    return {"contact": contact_id, **contact_state(svc, contact_id)}
 
 
 # -- the agent's side ------------------------------------------------------------------------
@@ -244,7 +244,7 @@ async def agent_read(
         "status": status,
         "customer_name": chat.name if chat is not None else "",
         "customer_left": chat is not None and chat.closed_at is not None,
-        "messages": [_out(m) for m in store.messages(contact_id, after)],
+        "messages": [message_json(m) for m in store.messages(contact_id, after)],
     }
 
 
@@ -265,7 +265,7 @@ async def agent_message(
         raise UnknownContact(f"contact {contact_id!r} is not a web chat", contact=contact_id)
     if chat.closed_at is not None:
         raise ContactEnded(f"the customer of {contact_id} has left", contact=contact_id)
-    return _out(store.append(contact_id, Sender.AGENT, name, body.text))
+    return message_json(store.append(contact_id, Sender.AGENT, name, body.text))
 
 
 @staff_router.get(
@@ -278,5 +278,5 @@ async def transcript(contact_id: str, store: Chats) -> dict[str, Any]:
         raise UnknownContact(f"no chat {contact_id!r}", contact=contact_id)
     return {
         **msgspec.to_builtins(chat),
-        "messages": [_out(m) for m in store.messages(contact_id, 0, limit=100_000)],
+        "messages": [message_json(m) for m in store.messages(contact_id, 0, limit=100_000)],
     }

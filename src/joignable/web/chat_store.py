@@ -74,6 +74,20 @@ class ChatStore:
         self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(_SCHEMA)
         self.lock = threading.Lock()
+        self._watchers: dict[str, list[Callable[[], None]]] = {}
+
+    def watch(self, contact: str, wake: Callable[[], None]) -> None:
+        """Call ``wake`` (from the appending thread) after each new message of ``contact``."""
+        with self.lock:
+            self._watchers.setdefault(contact, []).append(wake)
+
+    def unwatch(self, contact: str, wake: Callable[[], None]) -> None:
+        with self.lock:
+            found = self._watchers.get(contact, [])
+            if wake in found:
+                found.remove(wake)
+            if not found:
+                self._watchers.pop(contact, None)
 
     def close(self) -> None:
         self.db.close()
@@ -123,6 +137,9 @@ class ChatStore:
                 "INSERT INTO chat_messages VALUES (?, ?, ?, ?, ?, ?)",
                 (contact, seq, at, sender.value, author, text),
             )
+            wake = list(self._watchers.get(contact, ()))
+        for fn in wake:
+            fn()
         return Message(seq=seq, at=at, sender=sender, author=author, text=text)
 
     def messages(self, contact: str, after: int = 0, limit: int = 500) -> list[Message]:

@@ -1,10 +1,11 @@
 // The customer chat page: start a chat, follow its place in line, exchange messages, ask for a
-// callback, leave. It asks /api/chat for what came after the last message seq it holds, so a
-// page that reconnects (or reloads: the chat is kept in sessionStorage) misses and repeats nothing.
+// callback, leave. Live over a WebSocket, and by asking /api/chat while that is down; either way
+// it asks for what came after the last message seq it holds, so a page that reconnects (or
+// reloads: the chat is kept in sessionStorage) misses and repeats nothing.
 "use strict";
 
 (function () {
-  const POLL_MS = 1000;
+  const POLL_MS = 2000; // while the stream is down: ask, then try the stream again
   const KEY = "joignable.chat";
   const t = JSON.parse(document.getElementById("chat-strings").textContent);
   const $ = (id) => document.getElementById(id);
@@ -14,6 +15,7 @@
   let last = 0; // the last message seq shown
   let polling = false;
   let timer = null;
+  let stream = null; // the WebSocket, while open or opening
 
   function showError(err) {
     $("error").textContent = err ? fill(t.error, { m: err }) : "";
@@ -99,8 +101,27 @@
     }
   }
 
-  async function poll() {
+  function connect() {
+    if (!chat || stream) return;
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const path = `/api/chat/${encodeURIComponent(chat.contact)}/stream?after=${last}`;
+    const ws = new WebSocket(`${scheme}://${location.host}${path}`);
+    stream = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ token: chat.token })); // never in the URL
+    ws.onmessage = (event) => {
+      const frame = JSON.parse(event.data);
+      if (frame.type === "message") addMessages([frame.message]);
+      else if (frame.type === "state") render(frame.state);
+      showError("");
+    };
+    ws.onclose = () => {
+      if (stream === ws) stream = null; // the timer polls and reconnects
+    };
+  }
+
+  async function poll(always) {
     if (!chat || polling) return;
+    if (!always && stream && stream.readyState === WebSocket.OPEN) return; // live already
     polling = true;
     try {
       const state = await call("GET", `/api/chat/${encodeURIComponent(chat.contact)}?after=${last}`);
@@ -121,12 +142,21 @@
     $("start").hidden = true;
     $("chat").hidden = false;
     poll();
-    timer = setInterval(poll, POLL_MS);
+    connect();
+    timer = setInterval(() => {
+      poll();
+      connect();
+    }, POLL_MS);
   }
 
   function stop() {
     if (timer !== null) clearInterval(timer);
     timer = null;
+    if (stream) {
+      const ws = stream;
+      stream = null;
+      ws.close();
+    }
     sessionStorage.removeItem(KEY);
   }
 
@@ -187,8 +217,8 @@
   $("leave").addEventListener("click", async () => {
     try {
       await call("POST", `/api/chat/${encodeURIComponent(chat.contact)}/leave`);
-      await poll();
       stop();
+      await poll(true); // the last word, read after the stream is closed
     } catch (err) {
       showError(err.message);
     }

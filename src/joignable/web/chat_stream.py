@@ -1,0 +1,98 @@
+"""The customer's chat in real time, over a WebSocket: its messages and where its contact stands.
+
+The client opens ``/api/chat/{contact}/stream?after=SEQ`` and sends ``{"token": "jgc_..."}``
+first (a secret in the URL would end up in access logs). It then receives every message after
+``SEQ`` (``{"type": "message", "message": {...}}``) and the contact's state whenever it changes
+(``{"type": "state", "state": {...}}``): a new message wakes the stream at once, and so does
+every durable ledger batch, since someone ahead leaving or being answered moves the customer up.
+A client that reconnects with the last seq it saw misses and repeats nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+
+from joignable.web.chat_api import contact_state, message_json
+from joignable.web.chat_store import ChatStore
+from joignable.web.services import Services
+
+HELLO_SECONDS = 10.0  # to send the token before the stream is closed
+router = APIRouter()
+
+
+async def _hello(websocket: WebSocket, store: ChatStore, contact_id: str) -> bool:
+    """Read the token; close with 4401 (no valid token) or 4403 (another contact's)."""
+    try:
+        hello: Any = await asyncio.wait_for(websocket.receive_json(), HELLO_SECONDS)
+    except (TimeoutError, ValueError, KeyError):
+        hello = None
+    token = hello.get("token") if isinstance(hello, dict) else None
+    owner = store.contact_for_token(token.strip()) if isinstance(token, str) else None
+    if owner == contact_id:
+        return True
+    code, reason = (4401, "unauthenticated") if owner is None else (4403, "forbidden")
+    await websocket.close(code=code, reason=reason)
+    return False
+
+
+async def _until_closed(websocket: WebSocket) -> None:
+    """The client sends nothing more; reading is how its departure is noticed."""
+    with contextlib.suppress(WebSocketDisconnect):
+        while True:
+            await websocket.receive_text()
+
+
+@router.websocket("/chat/{contact_id}/stream")
+async def chat_stream(websocket: WebSocket, contact_id: str, after: int = 0) -> None:
+    svc: Services = websocket.app.state.services
+    store: ChatStore = websocket.app.state.chats
+    await websocket.accept()
+    try:
+        if not await _hello(websocket, store, contact_id):
+            return
+    except WebSocketDisconnect:
+        return
+    loop = asyncio.get_running_loop()
+    wake = asyncio.Event()
+
+    def poke() -> None:  # from whichever thread appended the message
+        loop.call_soon_threadsafe(wake.set)
+
+    async def follow_ledger() -> None:
+        while True:
+            await batches.get()
+            wake.set()
+
+    # Watch first, read after: a message or batch that lands in between wakes the loop again.
+    store.watch(contact_id, poke)
+    batches = svc.hub.open()
+    feeder = asyncio.create_task(follow_ledger())
+    gone = asyncio.create_task(_until_closed(websocket))
+    last = max(0, after)
+    sent: dict[str, Any] | None = None
+    try:
+        while True:
+            wake.clear()
+            for m in store.messages(contact_id, last):
+                last = m.seq
+                await websocket.send_json({"type": "message", "message": message_json(m)})
+            state = contact_state(svc, contact_id)
+            if state != sent:
+                sent = state
+                await websocket.send_json({"type": "state", "state": state})
+            woken = asyncio.create_task(wake.wait())
+            done, _ = await asyncio.wait({woken, gone}, return_when=asyncio.FIRST_COMPLETED)
+            if gone in done:
+                woken.cancel()
+                return
+    except WebSocketDisconnect:
+        return
+    finally:
+        store.unwatch(contact_id, poke)
+        svc.hub.close(batches)
+        for task in (feeder, gone):
+            task.cancel()
