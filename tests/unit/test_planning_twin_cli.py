@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -74,3 +76,74 @@ def test_twin_refuses_bad_input_in_one_line(extra: list[str], message: str) -> N
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error [invalid_input]: "), r.stderr
     assert message in lines[0]
+
+
+CENTER = {
+    "interval": 900,
+    "queues": [
+        {"id": "billing", "requirements": {"billing": 5}},
+        {"id": "support", "requirements": {"support": 1}, "strategy": "most-skilled"},
+    ],
+    "agents": [{"id": f"b{i}", "skills": {"billing": 6}} for i in range(2)]
+    + [{"id": f"s{i}", "skills": {"support": 5, "billing": 3}} for i in range(4)],
+    "shifts": [{"agent": a, "start": 0, "end": 3600} for a in ("b0", "b1", "s0", "s1", "s2", "s3")],
+    "traffic": [
+        {"queue": "billing", "arrivals": [25] * 4, "aht": 180, "patience": 120, "wrapup": 20},
+        {"queue": "support", "arrivals": [10] * 4, "aht": 120, "handle": "lognormal",
+         "handle_cv": 0.5, "patience": 120},
+    ],
+}  # fmt: skip
+
+
+def _center(tmp_path: Path, doc: dict[str, Any]) -> str:
+    path = tmp_path / "center.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+def test_a_whole_center_from_json_and_a_widening_tried_on_it(tmp_path: Path) -> None:
+    before = run("--center", _center(tmp_path, CENTER), "--seed", "4", "--json")
+    widened = json.loads(json.dumps(CENTER))
+    widened["queues"][0]["widening"] = [{"after": 30, "lower_levels_by": 2}]
+    after = run("--center", _center(tmp_path, widened), "--seed", "4", "--json")
+    assert before.exit_code == 0 and after.exit_code == 0, before.output + after.output
+    b, a = json.loads(before.stdout), json.loads(after.stdout)
+    for doc in (a, b):
+        assert doc["audit"]["ok"] and set(doc["queues"]) == {"billing", "support"}
+        assert doc["day"]["offered"] == sum(q["offered"] for q in doc["queues"].values())
+        assert {row["queue"] for row in doc["intervals"]} == {"billing", "support"}
+    assert a["queues"]["billing"]["offered"] == b["queues"]["billing"]["offered"]  # same customers
+    assert a["queues"]["billing"]["abandoned"] < b["queues"]["billing"]["abandoned"]
+    text = run("--center", _center(tmp_path, CENTER)).stdout
+    assert "queue billing: offered" in text and "all queues: offered" in text
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"agents": None}, "center: "),
+        ({"queues": [{"id": "billing", "requirements": {"billing": 5}, "oops": 1}]}, "oops"),
+        (
+            {"queues": [{"id": "billing", "widening": [{"after": -1}]}, {"id": "support"}]},
+            "refuses this center",
+        ),
+        ({"traffic": [{"queue": "billing", "arrivals": [1], "aht": 60, "wrapup": 90}]}, "wrapup"),
+        ({"traffic": [{"queue": "billing", "arrivals": [1], "aht": 60, "handle": "x"}]}, "'x'"),
+    ],
+)
+def test_a_bad_center_is_refused_in_one_line(
+    tmp_path: Path, change: dict[str, Any], message: str
+) -> None:
+    doc = {k: v for k, v in (CENTER | change).items() if v is not None}
+    r = run("--center", _center(tmp_path, doc))
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error [invalid_input]: "), r.stderr
+    assert message in lines[0]
+
+
+def test_center_and_single_queue_options_exclude_each_other(tmp_path: Path) -> None:
+    r = run("--center", _center(tmp_path, CENTER), "--agents", "3")
+    assert r.exit_code == 2 and "not both" in r.stderr
+    r = run("--arrivals", "10")
+    assert r.exit_code == 2 and "--agents" in r.stderr

@@ -450,8 +450,13 @@ def simulate_command(
 
 @plan.command("twin")
 @click.option(
+    "--center",
+    "center_file",
+    type=click.File("rb"),
+    help="A whole center as JSON: queues, agents, shifts, traffic (docs/planning.md).",
+)
+@click.option(
     "--arrivals",
-    required=True,
     help="Contacts expected per interval, separated by commas (a day: 96 of 15 minutes).",
 )
 @click.option(
@@ -461,10 +466,9 @@ def simulate_command(
     show_default=True,
     help="Length of an interval, in seconds (it must divide a day, as the ledger's KPIs do).",
 )
-@click.option("--aht", type=float, required=True, help="Mean handle time, talk + wrap-up, s.")
+@click.option("--aht", type=float, help="Mean handle time, talk + wrap-up, s.")
 @click.option(
     "--agents",
-    required=True,
     help="Agents on: one number for the day, or one per interval separated by commas.",
 )
 @_time_options
@@ -488,10 +492,11 @@ def simulate_command(
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def twin_command(
-    arrivals: str,
+    center_file: Any,
+    arrivals: str | None,
     period: int,
-    aht: float,
-    agents: str,
+    aht: float | None,
+    agents: str | None,
     patience: float | None,
     handle: str,
     handle_cv: float,
@@ -507,32 +512,40 @@ def twin_command(
 ) -> None:
     """Run a day of synthetic traffic through the real routing core and measure it with the
     ledger's KPIs: try a staffing or a routing strategy before it goes live."""
-    from joignable.planning.twin import run_twin, single_queue
+    from joignable.planning.twin import TwinCenter, center_from_json, run_twin, single_queue
 
-    arr = _arrival_list(arrivals)
-    staff = _agent_list(agents)
-    if not (math.isfinite(wrapup) and 0 <= wrapup < aht):
-        raise ValueError("--wrapup must be 0 or more seconds and less than --aht")
     if seed < 0:
         raise ValueError("--seed must be 0 or more")
-    talk = _dist(handle, aht - wrapup, handle_cv)
-    center = single_queue(
-        arr,
-        staff,
-        talk,
-        interval=period,
-        patience=None if patience is None else _dist(patience_dist, patience, patience_cv),
-        wrapup=None if wrapup == 0 else _dist("deterministic", wrapup, 1.0),
-        within=within,
-        short_abandon=short_abandon,
-        strategy=Strategy(strategy),
-        answer_delay=answer_delay,
-    )
+    center: TwinCenter
+    if center_file is not None:
+        if arrivals is not None or agents is not None or aht is not None:
+            raise ValueError("give either --center or --arrivals, --aht and --agents, not both")
+        center = center_from_json(center_file.read())
+    else:
+        if arrivals is None or agents is None or aht is None:
+            raise ValueError("give --arrivals, --aht and --agents (or a whole --center)")
+        if not (math.isfinite(wrapup) and 0 <= wrapup < aht):
+            raise ValueError("--wrapup must be 0 or more seconds and less than --aht")
+        center = single_queue(
+            _arrival_list(arrivals),
+            _agent_list(agents),
+            _dist(handle, aht - wrapup, handle_cv),
+            interval=period,
+            patience=None if patience is None else _dist(patience_dist, patience, patience_cv),
+            wrapup=None if wrapup == 0 else _dist("deterministic", wrapup, 1.0),
+            within=within,
+            short_abandon=short_abandon,
+            strategy=Strategy(strategy),
+            answer_delay=answer_delay,
+        )
     r = run_twin(center, seed=seed)
     summary = r.summary()
-    day = summary["queues"]["q"]
+    queues = [q.id for q in center.queues]
+    day = summary["queues"]["all"]
+    period = center.interval
     rows = [
         {
+            "queue": k.queue,
             "interval": int(((k.start or r.start) - r.start) // period),
             "offered": k.offered,
             "answered": k.answered,
@@ -540,7 +553,7 @@ def twin_command(
             "sl": _num(k.sl[DEFAULT_SL]),
             "asa": _num(k.asa),
         }
-        for k in r.kpis.intervals("q")
+        for k in r.kpis.intervals()
     ]
     audit = {
         "ok": r.audit.ok,
@@ -548,11 +561,16 @@ def twin_command(
         "open": r.audit.counts.open,
         "discrepancies": len(r.audit.discrepancies),
     }
+
+    def clean(d: dict[str, Any]) -> dict[str, Any]:
+        sl = {k: _num(v) for k, v in d["sl"].items() if k in PLANNING_SL}
+        return {k: _num(v) for k, v in d.items() if k != "sl"} | {"sl": sl}
+
     if as_json:
         _echo_json(
             {
-                "day": {k: _num(v) for k, v in day.items() if k != "sl"}
-                | {"sl": {k: _num(v) for k, v in day["sl"].items() if k in PLANNING_SL}},
+                "day": clean(day),
+                "queues": {q: clean(summary["queues"][q]) for q in queues},
                 "occupancy": _num(summary["occupancy"]),
                 "intervals": rows,
                 "audit": audit,
@@ -567,20 +585,25 @@ def twin_command(
         return "none" if v is None else f"{100 * v:.2f} %"
 
     click.echo(
-        f"twin: {len(arr)} interval(s) of {period} s through the routing core, "
+        f"twin: {r.intervals} interval(s) of {period} s through the routing core, "
         f"{len(r.events):,} events; audit {'clean' if r.audit.ok else 'NOT clean'}"
     )
-    click.echo(
-        f"  offered {day['offered']}, answered {day['answered']}, abandoned {day['abandoned']}"
-        f" ({pct(day['abandon_rate'])}), still open {day['open']}"
-    )
-    asa = day["asa"]
-    click.echo(f"  ASA (answered)     {'none' if asa is None else f'{asa:.2f} s'}")
-    click.echo(f"  occupancy          {pct(summary['occupancy'])}")
-    click.echo(f"  service level within {within:g} s:")
-    for name in PLANNING_SL:
-        mark = "  (default)" if name == DEFAULT_SL else ""
-        click.echo(f"    {pct(day['sl'][name]):>9}  {name}{mark}")
+    blocks = [(f"queue {q}", summary["queues"][q]) for q in queues] if len(queues) > 1 else []
+    blocks.append(("all queues" if blocks else f"queue {queues[0]}", day))
+    thresholds = {q.sl_threshold for q in center.queues}
+    within_text = f"{thresholds.pop():g} s" if len(thresholds) == 1 else "each queue's T"
+    for title, d in blocks:
+        click.echo(
+            f"{title}: offered {d['offered']}, answered {d['answered']}, abandoned"
+            f" {d['abandoned']} ({pct(d['abandon_rate'])}), still open {d['open']}"
+        )
+        asa = d["asa"]
+        click.echo(f"  ASA (answered)     {'none' if asa is None else f'{asa:.2f} s'}")
+        click.echo(f"  service level within {within_text}:")
+        for name in PLANNING_SL:
+            mark = "  (default)" if name == DEFAULT_SL else ""
+            click.echo(f"    {pct(d['sl'][name]):>9}  {name}{mark}")
+    click.echo(f"occupancy {pct(summary['occupancy'])}")
     if not r.audit.ok:
         click.echo(r.audit.text(), err=True)
 

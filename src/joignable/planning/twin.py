@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
 import numpy as np
 
 from joignable.core import events as ev
@@ -29,6 +30,7 @@ from joignable.core.errors import DomainError
 from joignable.core.model import AgentConfig, Channel, QueueConfig, Settings, Strategy
 from joignable.ledger.audit import AuditReport, audit
 from joignable.ledger.kpis import KpiProjection, check_interval, kpis_from_events
+from joignable.planning import simulate as sim
 from joignable.planning.simulate import Dist
 
 DAY0 = 1_700_438_400.0  # Monday 2023-11-20 00:00 UTC: the twin's day starts here by default
@@ -208,13 +210,17 @@ def run_twin(center: TwinCenter, *, seed: int = 0, start: float = DAY0) -> TwinR
         {s for q in center.queues for s in q.requirements}
         | {s for a in center.agents for s in a.skills}
     )
-    command("configure", center.settings)
-    for skill in skills:
-        command("define_skill", skill)
-    for queue in center.queues:
-        command("configure_queue", queue)
-    for agent in center.agents:
-        command("configure_agent", agent)
+    try:  # a configuration the core refuses is the user's to fix: say which and why
+        engine.configure(center.settings)
+        for skill in skills:
+            engine.define_skill(skill)
+        for queue in center.queues:
+            engine.configure_queue(queue)
+        for agent in center.agents:
+            engine.configure_agent(agent)
+    except DomainError as exc:
+        raise ValueError(f"the routing core refuses this center: {exc}") from None
+    observe(engine.take())
     for shift in center.shifts:
         push(start + shift.start, _SHIFT_START, shift.agent)
         push(start + shift.end, _SHIFT_END, shift.agent)
@@ -332,4 +338,82 @@ def single_queue(
         traffic=[Traffic("q", arrivals, handle, patience, wrapup)],
         interval=interval,
         answer_delay=answer_delay,
+    )
+
+
+class _TrafficSpec(msgspec.Struct, forbid_unknown_fields=True):
+    queue: str
+    arrivals: list[float]
+    aht: float  # talk + wrap-up, seconds
+    handle: str = "exponential"
+    handle_cv: float = 1.0
+    patience: float | None = None
+    patience_dist: str = "exponential"
+    patience_cv: float = 1.0
+    wrapup: float = 0.0
+    channel: Channel = Channel.VOICE
+
+
+class _ShiftSpec(msgspec.Struct, forbid_unknown_fields=True):
+    agent: str
+    start: float
+    end: float
+
+
+class _CenterSpec(msgspec.Struct, forbid_unknown_fields=True):
+    queues: list[QueueConfig]
+    agents: list[AgentConfig]
+    shifts: list[_ShiftSpec]
+    traffic: list[_TrafficSpec]
+    interval: int = 900
+    settings: Settings | None = None
+    answer_delay: float = 0.0
+
+
+def distribution(kind: str, mean: float, cv: float = 1.0) -> Dist:
+    """A duration distribution by name: exponential, lognormal, gamma or deterministic."""
+    if kind == "exponential":
+        return sim.exponential(mean)
+    if kind == "deterministic":
+        return sim.deterministic(mean)
+    if kind == "lognormal":
+        return sim.lognormal(mean, cv)
+    if kind == "gamma":
+        return sim.gamma(mean, cv)
+    raise ValueError(f"unknown distribution {kind!r}: exponential, lognormal, gamma, deterministic")
+
+
+def center_from_json(text: bytes | str) -> TwinCenter:
+    """A center described in JSON: the core's own queue and agent configurations, shifts in
+    seconds from the day's start, and per queue its arrivals per interval and time
+    distributions (``aht`` is talk + wrap-up, as in the ledger's KPIs)."""
+    try:
+        spec = msgspec.json.decode(text, type=_CenterSpec)
+    except msgspec.DecodeError as exc:
+        raise ValueError(f"center: {exc}") from None
+    traffic = []
+    for t in spec.traffic:
+        if not (math.isfinite(t.wrapup) and 0 <= t.wrapup < t.aht):
+            raise ValueError(f"queue {t.queue!r}: wrapup must be 0 or more and less than aht")
+        traffic.append(
+            Traffic(
+                t.queue,
+                t.arrivals,
+                distribution(t.handle, t.aht - t.wrapup, t.handle_cv),
+                None
+                if t.patience is None
+                else distribution(t.patience_dist, t.patience, t.patience_cv),
+                None if t.wrapup == 0 else sim.deterministic(t.wrapup),
+                t.channel,
+            )
+        )
+    extra = {} if spec.settings is None else {"settings": spec.settings}
+    return TwinCenter(
+        queues=spec.queues,
+        agents=spec.agents,
+        shifts=[Shift(s.agent, s.start, s.end) for s in spec.shifts],
+        traffic=traffic,
+        interval=spec.interval,
+        answer_delay=spec.answer_delay,
+        **extra,
     )
