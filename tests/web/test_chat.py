@@ -208,3 +208,19 @@ def test_bad_input_gets_coded_errors(org: Org) -> None:
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
     topics = client.get("/api/chat/topics").json()
     assert {"id": "billing", "name": "Billing"} in topics
+
+
+def test_one_address_cannot_fill_the_queues(org: Org) -> None:
+    from joignable.web.chat_api import CHATS_PER_MINUTE
+
+    client = TestClient(org.app)
+    body = {"name": "bot", "topic": "sales"}
+    for _ in range(CHATS_PER_MINUTE):
+        assert client.post("/api/chat", json=body).status_code == 201
+    refused = client.post("/api/chat", json=body)
+    assert refused.status_code == 429, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "too_many_requests" and 0 < error["retry_after"] <= 60
+    # and nothing was created by the refusal
+    waiting = org.clients[Role.SUPERVISOR].get("/api/export/contacts.csv").text
+    assert waiting.count(",sales,") == CHATS_PER_MINUTE

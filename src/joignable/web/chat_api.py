@@ -15,6 +15,8 @@ generated test act as logged-in staff, and a customer's capability is not a role
 from __future__ import annotations
 
 import contextlib
+from collections import deque
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
@@ -22,7 +24,7 @@ from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
 from pydantic import Field
 
 from joignable.core.engine import Engine
-from joignable.core.errors import ContactEnded, ContactNotActive, UnknownContact
+from joignable.core.errors import ContactEnded, ContactNotActive, DomainError, UnknownContact
 from joignable.core.state import Status
 from joignable.web.auth import GUARD, Perm, Principal, act_as_agent, require
 from joignable.web.chat_store import ChatStore, Message, Sender
@@ -31,6 +33,9 @@ from joignable.web.schemas import ID, Body
 from joignable.web.services import Services, Svc
 
 CHAT_HEADER = "X-Chat-Token"
+# Starting a chat is public and creates a contact: one address may start this many a minute
+# (behind a proxy every customer shares its address: raise it there).
+CHATS_PER_MINUTE = 20
 LANGUAGES = ("en", "fr")
 # Anyone may start a chat (that is the point of a public channel) or list its topics.
 PUBLIC = frozenset({("POST", "/api/chat"), ("GET", "/api/chat/topics")})
@@ -50,11 +55,40 @@ class ChatCallbackIn(Body):
     number: str = Field(min_length=3, max_length=40)
 
 
+class TooManyChats(DomainError):
+    code = "too_many_requests"
+    status = 429
+
+
+class StartLimiter:
+    """A sliding minute per client address, so one script cannot fill the queues."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float]) -> None:
+        self.per_minute = per_minute
+        self.clock = clock
+        self.starts: dict[str, deque[float]] = {}
+
+    def check(self, address: str) -> None:
+        now = self.clock()
+        if len(self.starts) > 10_000:  # forget addresses that have been quiet for a minute
+            self.starts = {a: q for a, q in self.starts.items() if q and q[-1] > now - 60}
+        recent = self.starts.setdefault(address, deque())
+        while recent and recent[0] <= now - 60:
+            recent.popleft()
+        if len(recent) >= self.per_minute:
+            raise TooManyChats(
+                f"no more than {self.per_minute} chats a minute from one address",
+                retry_after=round(recent[0] + 60 - now, 1),
+            )
+        recent.append(now)
+
+
 def install(app: FastAPI, services: Services) -> None:
     """Open the chat tables beside the ledger; they close with the services."""
     store = ChatStore(services.db_path, services.clock)
     services.on_close.append(store.close)
     app.state.chats = store
+    app.state.chat_starts = StartLimiter(CHATS_PER_MINUTE, services.clock)
 
 
 def chats(request: Request) -> ChatStore:
@@ -134,10 +168,12 @@ async def topics(svc: Svc) -> list[dict[str, str]]:
 
 
 @router.post("", status_code=201)
-async def start_chat(body: ChatIn, svc: Svc, store: Chats) -> dict[str, Any]:
+async def start_chat(body: ChatIn, request: Request, svc: Svc, store: Chats) -> dict[str, Any]:
     """A customer starts a chat: the contact arrives in the topic's queue. The answer carries the
     chat's token (shown once) and where the contact stands (queued with its estimate and the
     reason for it, or why not: closed, full)."""
+    limiter: StartLimiter = request.app.state.chat_starts
+    limiter.check(request.client.host if request.client is not None else "")
     name = body.name.strip()
     result = await svc.runtime.run(
         "arrive", body.topic, "chat", data={"name": name, "via": "web chat"}
