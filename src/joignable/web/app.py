@@ -13,7 +13,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from joignable.center import CenterStopped
-from joignable.web import chat_api, chat_page, chat_stream, errors, streams
+from joignable.web import chat_api, chat_page, chat_presence, chat_stream, errors, streams
 from joignable.web.api import admin, agents, config, contacts, session, stats
 from joignable.web.auth import GUARD
 from joignable.web.schemas import msgspec_components
@@ -96,11 +96,16 @@ async def _tick(services: Services) -> None:
 def create_app(services: Services) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_tick(services)) if services.tick_every > 0 else None
+        tasks = []
+        if services.tick_every > 0:  # else tests drive time themselves
+            tasks = [
+                asyncio.create_task(_tick(services)),
+                asyncio.create_task(chat_presence.reaper(app)),
+            ]
         try:
             yield
         finally:
-            if task is not None:
+            for task in tasks:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task

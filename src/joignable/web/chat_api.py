@@ -27,6 +27,7 @@ from joignable.core.engine import Engine
 from joignable.core.errors import ContactEnded, ContactNotActive, DomainError, UnknownContact
 from joignable.core.state import Status
 from joignable.web.auth import GUARD, Perm, Principal, act_as_agent, require
+from joignable.web.chat_presence import Attendance
 from joignable.web.chat_store import ChatStore, Message, Sender
 from joignable.web.errors import Forbidden, Unauthenticated
 from joignable.web.schemas import ID, Body
@@ -89,6 +90,11 @@ def install(app: FastAPI, services: Services) -> None:
     services.on_close.append(store.close)
     app.state.chats = store
     app.state.chat_starts = StartLimiter(CHATS_PER_MINUTE, services.clock)
+    attendance = Attendance()
+    now = services.clock()
+    for contact in store.open_contacts():  # after a restart: a grace period to come back
+        attendance.seen(contact, now)
+    app.state.chat_attendance = attendance
 
 
 def chats(request: Request) -> ChatStore:
@@ -101,6 +107,7 @@ Chats = Annotated[ChatStore, Depends(chats)]
 
 async def chat_customer(
     contact_id: str,
+    request: Request,
     store: Chats,
     token: Annotated[str | None, Header(alias=CHAT_HEADER)] = None,
 ) -> str:
@@ -112,6 +119,8 @@ async def chat_customer(
         raise Unauthenticated("this chat token is unknown")
     if owner != contact_id:
         raise Forbidden("this chat token is for another contact")
+    attendance: Attendance = request.app.state.chat_attendance
+    attendance.seen(owner, request.app.state.services.clock())
     return owner
 
 
@@ -179,6 +188,8 @@ async def start_chat(body: ChatIn, request: Request, svc: Svc, store: Chats) -> 
         "arrive", body.topic, "chat", data={"name": name, "via": "web chat"}
     )
     token = store.open_chat(result.contact, name, body.topic, body.language)
+    attendance: Attendance = request.app.state.chat_attendance
+    attendance.seen(result.contact, svc.clock())
     out: dict[str, Any] = msgspec.to_builtins(result)
     out["token"] = token
     out["state"] = contact_state(svc, result.contact)

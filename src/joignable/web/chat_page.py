@@ -62,6 +62,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "you": "You",
         "sys_callback_requested": "You asked to be called back.",
         "sys_customer_left": "You left the chat.",
+        "sys_customer_gone": "We had not heard from you for a while: your chat was closed.",
         "error": "Something went wrong: {m}",
     },
     "fr": {
@@ -99,6 +100,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "you": "Vous",
         "sys_callback_requested": "Vous avez demandé à être rappelé.",
         "sys_customer_left": "Vous avez quitté la discussion.",
+        "sys_customer_gone": "Sans nouvelles de vous depuis un moment, votre discussion a été"
+        " fermée.",
         "error": "Une erreur est survenue : {m}",
     },
 }

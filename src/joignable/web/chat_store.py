@@ -117,6 +117,12 @@ class ChatStore:
             ).fetchone()
         return None if row is None else _chat(row)
 
+    def open_contacts(self) -> list[str]:
+        """The chats no one has closed yet (to watch again after a restart)."""
+        with self.lock:
+            rows = self.db.execute("SELECT contact FROM chats WHERE closed_at IS NULL").fetchall()
+        return [str(r[0]) for r in rows]
+
     def close_chat(self, contact: str) -> None:
         with self.lock:
             self.db.execute(

@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from joignable.web.chat_api import contact_state, message_json
+from joignable.web.chat_presence import Attendance
 from joignable.web.chat_store import ChatStore
 from joignable.web.services import Services
 
@@ -69,6 +70,8 @@ async def chat_stream(websocket: WebSocket, contact_id: str, after: int = 0) -> 
 
     # Watch first, read after: a message or batch that lands in between wakes the loop again.
     store.watch(contact_id, poke)
+    attendance: Attendance = websocket.app.state.chat_attendance
+    attendance.opened(contact_id, svc.clock())  # an open stream is a customer still there
     batches = svc.hub.open()
     feeder = asyncio.create_task(follow_ledger())
     gone = asyncio.create_task(_until_closed(websocket))
@@ -93,6 +96,7 @@ async def chat_stream(websocket: WebSocket, contact_id: str, after: int = 0) -> 
         return
     finally:
         store.unwatch(contact_id, poke)
+        attendance.closed(contact_id, svc.clock())
         svc.hub.close(batches)
         for task in (feeder, gone):
             task.cancel()
