@@ -204,3 +204,31 @@ def test_bad_centers_are_refused(change: dict[str, object], message: str) -> Non
     center = dataclasses.replace(single_queue([1.0], [1], sim.exponential(60)), **change)
     with pytest.raises(ValueError, match=message):
         run_twin(center)
+
+
+def test_slow_agents_miss_their_offers_and_the_books_still_balance() -> None:
+    # Agents answer after 25 s, past the 20 s offer timeout: every offer times out, each agent
+    # is set away after 3 misses (the core's rule), and the customers abandon. Nothing is lost.
+    center = single_queue(
+        [20.0] * 4, [3], sim.exponential(60), patience=sim.exponential(90), answer_delay=25.0
+    )
+    r = run_twin(center, seed=9)
+    assert r.refused == 0 and r.audit.ok, r.audit.text()
+    total = r.kpis.totals("q")
+    assert total.answered == 0 and total.abandoned == total.offered > 40
+    timeouts = [e for e in r.events if isinstance(e, ev.OfferReleased) and e.reason == "timeout"]
+    away = [e for e in r.events if isinstance(e, ev.PresenceChanged) and e.presence == "away"]
+    assert len(timeouts) == 9 and len(away) == 3
+
+
+def test_callback_traffic_is_refused() -> None:
+    import dataclasses
+
+    from joignable.core.model import Channel
+
+    center = single_queue([1.0], [1], sim.exponential(60))
+    bad = dataclasses.replace(
+        center, traffic=[Traffic("q", [1.0], sim.exponential(60), channel=Channel.CALLBACK)]
+    )
+    with pytest.raises(ValueError, match="voice, chat or e-mail"):
+        run_twin(bad)

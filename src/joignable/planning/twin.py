@@ -92,6 +92,8 @@ class TwinCenter:
         for t in self.traffic:
             if t.queue not in queues:
                 raise ValueError(f"traffic for unknown queue {t.queue!r}")
+            if t.channel is Channel.CALLBACK:  # a callback needs a number and a due time
+                raise ValueError(f"queue {t.queue!r}: the twin sends voice, chat or e-mail")
             a = np.asarray(t.arrivals, dtype=np.float64)
             if a.ndim != 1 or not np.all(np.isfinite(a) & (a >= 0)):
                 raise ValueError(f"queue {t.queue!r}: arrivals must be numbers, 0 or more")
@@ -158,15 +160,18 @@ def run_twin(center: TwinCenter, *, seed: int = 0, start: float = DAY0) -> TwinR
     heap: list[tuple[float, int, int, str, str]] = []
     n = 0
 
-    def push(t: float, kind: int, a: str = "", b: str = "") -> None:
+    def push(t: float, kind: int, a: str = "", b: str = "") -> int:
         nonlocal n
         n += 1
         heapq.heappush(heap, (t, kind, n, a, b))  # kind before n: see the order of actions
+        return n
 
     # Customers' and agents' data for the events to come.
     traffic = {t.queue: t for t in center.traffic}
     impatient: set[str] = set()  # holding customers who will leave at their patience
-    offered_to: dict[str, str] = {}  # contact -> agent it rings at
+    # contact -> the accept planned for its current offer: a late accept of an offer that timed
+    # out must not take a later offer of the same contact to the same agent
+    offered_to: dict[str, int] = {}
     connected: set[str] = set()
     in_wrapup: set[tuple[str, str]] = set()
 
@@ -175,8 +180,7 @@ def run_twin(center: TwinCenter, *, seed: int = 0, start: float = DAY0) -> TwinR
         for e in events:
             log.append(e)  # type: ignore[arg-type]  # the engine emits only AnyEvent members
             if isinstance(e, ev.OfferMade):
-                offered_to[e.contact] = e.agent
-                push(now + center.answer_delay, _ACCEPT, e.agent, e.contact)
+                offered_to[e.contact] = push(now + center.answer_delay, _ACCEPT, e.agent, e.contact)
             elif isinstance(e, ev.OfferReleased):
                 offered_to.pop(e.contact, None)
             elif isinstance(e, ev.OfferAccepted):
@@ -234,7 +238,7 @@ def run_twin(center: TwinCenter, *, seed: int = 0, start: float = DAY0) -> TwinR
     while True:
         due = engine.next_timer()
         if heap and (due is None or heap[0][0] <= due):
-            t, kind, _, a, b = heapq.heappop(heap)
+            t, kind, serial, a, b = heapq.heappop(heap)
         elif due is not None:
             clock.now = max(clock.now, due)
             command("tick")  # offer timeouts, widening, overflow, wrap-up limits
@@ -250,7 +254,7 @@ def run_twin(center: TwinCenter, *, seed: int = 0, start: float = DAY0) -> TwinR
                 impatient.add(res.contact)
                 push(clock.now + _draw(line.patience, rng), _ABANDON, res.contact)
         elif kind == _ACCEPT:
-            if offered_to.get(b) == a:
+            if offered_to.get(b) == serial:
                 command("accept", a, b)
         elif kind == _ABANDON:
             # still holding (waiting or ringing): the customer hangs up
