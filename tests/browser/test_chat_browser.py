@@ -80,8 +80,13 @@ def test_a_customer_chats_with_an_agent_in_a_real_browser(served: Served, page: 
         lambda: [m["text"] for m in agent.get(chat).json()["messages"] if m["sender"] == "customer"]
     )
     assert texts == ["My invoice is wrong."]
-    # every message once, in order
+    # every message once, in order; and again so after a reload (the chat resumes from the start)
     expect(page.locator("#messages li")).to_have_count(2)
+    page.reload()
+    expect(page.locator("#status-line")).to_have_text("Ana is with you.")
+    expect(page.locator("#messages li .text")).to_have_text(
+        ["Bonjour Léa, how can I help?", "My invoice is wrong."]
+    )
 
     page.get_by_role("button", name="Leave the chat").click()
     expect(page.locator("#messages li.system")).to_have_text("You left the chat.")
@@ -101,9 +106,19 @@ def test_leaving_before_an_answer_shows_as_an_abandon(served: Served, browser: A
         page.set_default_timeout(5000)
         page.goto(f"{served.base}/chat")
         expect(page.locator("html")).to_have_attribute("lang", "fr")
+        page.get_by_role("link", name="English").click()  # the switch
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        page.get_by_role("link", name="Français").click()
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        # by keyboard only
         page.get_by_label("Votre nom").fill("Marc")
+        page.keyboard.press("Tab")
+        expect(page.get_by_label("Sujet")).to_be_focused()
         page.get_by_label("Sujet").select_option("tech")
-        page.get_by_role("button", name="Commencer la discussion").click()
+        page.keyboard.press("Tab")
+        start = page.get_by_role("button", name="Commencer la discussion")
+        expect(start).to_be_focused()
+        page.keyboard.press("Enter")
         expect(page.locator("#status-line")).to_contain_text("dans la file")
         page.get_by_role("button", name="Quitter la discussion").click()
         expect(page.locator("#status-line")).to_have_text("Vous avez quitté la discussion.")
