@@ -73,3 +73,42 @@ def test_the_stream_needs_the_token_of_its_own_contact(org: Org) -> None:
     assert _refused(org, mine.contact, {"token": "jgc_forged"}) == 4401
     assert _refused(org, mine.contact, {"nothing": 1}) == 4401
     assert _refused(org, mine.contact, "not json") == 4401
+
+
+def test_an_agent_follows_the_chats_it_holds_and_only_those(org: Org) -> None:
+    customer, other = Customer(org, "Léa"), Customer(org, "Marc", topic="tech")
+    customer.post("messages", {"text": "bonjour"})
+    agent = org.clients[Role.AGENT]
+    path = f"/api/agents/a01/chats/{customer.contact}/stream"
+    # not offered to a01 yet: nothing to follow
+    assert _agent_refused(agent, path) == 4403
+    agent.put("/api/agents/a01/presence", json={"presence": "available"})
+    with agent.websocket_connect(path) as ws:
+        assert _next(ws, "message")["text"] == "bonjour"
+        assert _next(ws, "state") == {"status": "offered", "customer_left": False}
+        agent.post(f"/api/agents/a01/offers/{customer.contact}/accept")
+        assert _next(ws, "state")["status"] == "connected"
+        customer.post("messages", {"text": "ma facture"})
+        got = _next(ws, "message")
+        assert (got["seq"], got["sender"], got["text"]) == (2, "customer", "ma facture")
+        customer.post("leave")
+        assert _next(ws, "message")["text"] == "customer_left"
+        assert _next(ws, "state") == {"status": "connected", "customer_left": True}
+        agent.post(f"/api/agents/a01/contacts/{customer.contact}/complete")
+        with pytest.raises(WebSocketDisconnect) as closed:  # no longer a01's: the stream ends
+            ws.receive_json()
+        assert closed.value.code == 4403
+    # another agent's id, no credentials, another site
+    assert _agent_refused(agent, f"/api/agents/a05/chats/{other.contact}/stream") == 4403
+    assert _agent_refused(TestClient(org.app), path) == 4401
+    evil = {"Origin": "https://evil.example"}
+    assert _agent_refused(agent, path, headers=evil) == 4403
+
+
+def _agent_refused(client: TestClient, path: str, **kwargs: Any) -> int:
+    with (
+        pytest.raises(WebSocketDisconnect) as closed,
+        client.websocket_connect(path, **kwargs) as ws,
+    ):
+        ws.receive_json()
+    return closed.value.code

@@ -253,22 +253,30 @@ async def customer_leave(contact_id: Customer, svc: Svc, store: Chats) -> dict[s
         # answered in between: then a departure in conversation, as below
         with contextlib.suppress(ContactNotActive):
             await svc.runtime.run("abandon", contact_id, "customer_left")
-    store.append(contact_id, Sender.SYSTEM, "", "customer_left")
+    # closed first: the message wakes the streams, which then read the chat as closed
     store.close_chat(contact_id)
+    store.append(contact_id, Sender.SYSTEM, "", "customer_left")
     return {"contact": contact_id, **contact_state(svc, contact_id)}
 
 
 # -- the agent's side ------------------------------------------------------------------------
 
 
-def _held_by(engine: Engine, agent_id: str, contact_id: str) -> tuple[str, str]:
-    """The agent's name and the contact's status, if the agent holds it (offered or in
-    conversation); refused otherwise."""
+def holder_status(engine: Engine, agent_id: str, contact_id: str) -> str | None:
+    """The contact's status if the agent holds it (offered or in conversation), else None."""
     c = engine.state.contacts.get(contact_id)
     if c is None or c.agent != agent_id or c.status not in (Status.OFFERED, Status.CONNECTED):
+        return None
+    return c.status.value
+
+
+def _held_by(engine: Engine, agent_id: str, contact_id: str) -> tuple[str, str]:
+    """The agent's name and the contact's status, if the agent holds it; refused otherwise."""
+    status = holder_status(engine, agent_id, contact_id)
+    if status is None:
         raise Forbidden(f"agent {agent_id} does not hold contact {contact_id}", contact=contact_id)
     agent = engine.state.agents.get(agent_id)
-    return ((agent.config.name if agent is not None else "") or agent_id), c.status.value
+    return ((agent.config.name if agent is not None else "") or agent_id), status
 
 
 AgentPrincipal = Annotated[Principal, Depends(act_as_agent)]

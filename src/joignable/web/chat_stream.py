@@ -12,11 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
-from joignable.web.chat_api import contact_state, message_json
+from joignable.core.errors import DomainError
+from joignable.web.auth import Perm, authenticate_ws
+from joignable.web.chat_api import contact_state, holder_status, message_json
 from joignable.web.chat_presence import Attendance
 from joignable.web.chat_store import ChatStore
 from joignable.web.services import Services
@@ -47,16 +51,16 @@ async def _until_closed(websocket: WebSocket) -> None:
             await websocket.receive_text()
 
 
-@router.websocket("/chat/{contact_id}/stream")
-async def chat_stream(websocket: WebSocket, contact_id: str, after: int = 0) -> None:
-    svc: Services = websocket.app.state.services
-    store: ChatStore = websocket.app.state.chats
-    await websocket.accept()
-    try:
-        if not await _hello(websocket, store, contact_id):
-            return
-    except WebSocketDisconnect:
-        return
+async def _follow(
+    websocket: WebSocket,
+    svc: Services,
+    store: ChatStore,
+    contact_id: str,
+    after: int,
+    view: Callable[[], dict[str, Any] | None],
+) -> None:
+    """Send the messages after ``after``, then each new one, and ``view()`` whenever it changes
+    (``None``: the caller may no longer follow this chat, and the stream closes)."""
     loop = asyncio.get_running_loop()
     wake = asyncio.Event()
 
@@ -70,8 +74,6 @@ async def chat_stream(websocket: WebSocket, contact_id: str, after: int = 0) -> 
 
     # Watch first, read after: a message or batch that lands in between wakes the loop again.
     store.watch(contact_id, poke)
-    attendance: Attendance = websocket.app.state.chat_attendance
-    attendance.opened(contact_id, svc.clock())  # an open stream is a customer still there
     batches = svc.hub.open()
     feeder = asyncio.create_task(follow_ledger())
     gone = asyncio.create_task(_until_closed(websocket))
@@ -80,10 +82,13 @@ async def chat_stream(websocket: WebSocket, contact_id: str, after: int = 0) -> 
     try:
         while True:
             wake.clear()
+            state = view()
+            if state is None:
+                await websocket.close(code=4403, reason="forbidden")
+                return
             for m in store.messages(contact_id, last):
                 last = m.seq
                 await websocket.send_json({"type": "message", "message": message_json(m)})
-            state = contact_state(svc, contact_id)
             if state != sent:
                 sent = state
                 await websocket.send_json({"type": "state", "state": state})
@@ -96,7 +101,62 @@ async def chat_stream(websocket: WebSocket, contact_id: str, after: int = 0) -> 
         return
     finally:
         store.unwatch(contact_id, poke)
-        attendance.closed(contact_id, svc.clock())
         svc.hub.close(batches)
         for task in (feeder, gone):
             task.cancel()
+
+
+@router.websocket("/chat/{contact_id}/stream")
+async def chat_stream(websocket: WebSocket, contact_id: str, after: int = 0) -> None:
+    """The customer's stream (its token in the first frame)."""
+    svc: Services = websocket.app.state.services
+    store: ChatStore = websocket.app.state.chats
+    await websocket.accept()
+    try:
+        if not await _hello(websocket, store, contact_id):
+            return
+    except WebSocketDisconnect:
+        return
+    attendance: Attendance = websocket.app.state.chat_attendance
+    attendance.opened(contact_id, svc.clock())  # an open stream is a customer still there
+    try:
+        await _follow(
+            websocket, svc, store, contact_id, after, lambda: contact_state(svc, contact_id)
+        )
+    finally:
+        attendance.closed(contact_id, svc.clock())
+
+
+@router.websocket("/agents/{agent_id}/chats/{contact_id}/stream")
+async def agent_chat_stream(
+    websocket: WebSocket, agent_id: str, contact_id: str, after: int = 0
+) -> None:
+    """The agent's side of a chat it holds, with the rules of the agent routes (its own agent,
+    or ``agents:act``), a session cookie of this site or a bearer token. Once the contact is no
+    longer the agent's (completed, transferred, taken back), the stream closes with 4403."""
+    svc: Services = websocket.app.state.services
+    store: ChatStore = websocket.app.state.chats
+    try:
+        who = authenticate_ws(websocket)
+    except DomainError as exc:
+        await websocket.close(code=4401 if exc.status == 401 else 4403, reason=exc.code)
+        return
+    own = Perm.AGENT_SELF in who.permissions and who.agent_id == agent_id
+    if not (own or Perm.AGENTS_ACT in who.permissions):
+        await websocket.close(code=4403, reason="forbidden")
+        return
+
+    def view() -> dict[str, Any] | None:
+        status: str | None = svc.center.read(
+            functools.partial(holder_status, agent_id=agent_id, contact_id=contact_id)
+        )
+        if status is None:
+            return None
+        chat = store.chat(contact_id)
+        return {"status": status, "customer_left": chat is not None and chat.closed_at is not None}
+
+    if view() is None:
+        await websocket.close(code=4403, reason="forbidden")
+        return
+    await websocket.accept()
+    await _follow(websocket, svc, store, contact_id, after, view)
