@@ -165,16 +165,28 @@ class Agent:
     def total_load(self) -> int:
         return sum(self.load.values())
 
+    def room(self) -> tuple[Channel, ...]:
+        """The channels it can take one more contact on right now."""
+        if self.presence is not Presence.AVAILABLE:
+            return ()
+        load = self.load
+        cap = self.config.capacity
+        if self.config.mixing:
+            return tuple(ch for ch, n in cap.items() if load.get(ch, 0) < n)
+        # not mixing: room only on the one channel it works on, if any
+        working: Channel | None = None
+        channels = self.channels  # nothing on: room on every channel it takes
+        for ch, n in load.items():
+            if n:
+                if working is not None:  # on two channels (a transfer): no room
+                    return ()
+                working = ch
+                channels = (ch,) if n < cap.get(ch, 0) else ()
+        return channels
+
     def free_for(self, channel: Channel) -> bool:
         """Can take one more contact on ``channel`` right now."""
-        if self.presence is not Presence.AVAILABLE:
-            return False
-        cap = self.config.capacity.get(channel, 0)
-        if self.load.get(channel, 0) >= cap:
-            return False
-        if not self.config.mixing:  # nothing on any other channel
-            return sum(self.load.values()) == self.load.get(channel, 0)
-        return True
+        return channel in self.room()
 
     def state_name(self) -> str:
         """What a wallboard shows: offline, away, reserved, busy, wrap-up or available."""
@@ -601,23 +613,7 @@ class State:
         if self.replaying:
             self.stale[agent.id] = agent
             return
-        if agent.presence is Presence.AVAILABLE:
-            load = agent.load
-            cap = agent.config.capacity
-            if agent.config.mixing:
-                channels = tuple(ch for ch, n in cap.items() if load.get(ch, 0) < n)
-            else:  # room only on the one channel it works on, if any
-                working: Channel | None = None
-                channels = agent.channels  # nothing on: room on every channel it takes
-                for ch, n in load.items():
-                    if n:
-                        if working is not None:  # on two channels (a transfer): no room
-                            channels = ()
-                            break
-                        working = ch
-                        channels = (ch,) if n < cap.get(ch, 0) else ()
-        else:
-            channels = ()
+        channels = agent.room()
         old = agent.free_channels
         if not channels:
             if old:
