@@ -40,6 +40,11 @@ class Perm(StrEnum):
     AUDIT_READ = "audit:read"
     USERS_MANAGE = "users:manage"
     TOKENS_MANAGE = "tokens:manage"
+    WEBHOOKS_MANAGE = "webhooks:manage"
+    KB_READ = "kb:read"  # search the base, run its flows
+    KB_EDIT = "kb:edit"  # write drafts, comment, submit for review
+    KB_PUBLISH = "kb:publish"  # publish, archive, roll back (experts only)
+    PLAN = "plan:run"  # staffing, cost and simulation
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
@@ -52,10 +57,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
             Perm.AGENTS_ACT,
             Perm.STATS_READ,
             Perm.AUDIT_READ,
+            Perm.KB_READ,
+            Perm.PLAN,
         }
     ),
-    Role.AGENT: frozenset({Perm.CONFIG_READ, Perm.CONTACTS_READ, Perm.AGENT_SELF}),
-    Role.KNOWLEDGE_EXPERT: frozenset({Perm.CONFIG_READ}),
+    Role.AGENT: frozenset({Perm.CONFIG_READ, Perm.CONTACTS_READ, Perm.AGENT_SELF, Perm.KB_READ}),
+    Role.KNOWLEDGE_EXPERT: frozenset(
+        {Perm.CONFIG_READ, Perm.KB_READ, Perm.KB_EDIT, Perm.KB_PUBLISH}
+    ),
 }
 
 # What a token may be given: never the management of people or of other tokens, which stay
