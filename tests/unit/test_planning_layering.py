@@ -13,6 +13,8 @@ PLANNING = Path(__file__).resolve().parents[2] / "src" / "joignable" / "planning
 FORBIDDEN = ("joignable.ledger", "joignable.center", "joignable.demo", "joignable.cli")
 IO_MODULES = ("sqlite3", "socket", "asyncio", "threading", "subprocess", "time", "os")
 LEDGER_READERS = ("twin.py", "forecast.py")
+# The command line writes the chart files it is asked for (atomically: a temporary file, a rename).
+CLI_IO = ("os", "tempfile")
 
 
 def test_planning_imports_no_ledger_and_no_io() -> None:
@@ -26,6 +28,7 @@ def test_planning_imports_no_ledger_and_no_io() -> None:
                 assert not name.startswith(
                     ("joignable.planning.twin", "joignable.planning.forecast")
                 )
-            assert name.split(".")[0] not in IO_MODULES, f"{f.name} imports {name}"
+            if not (f.name == "cli.py" and name in CLI_IO):
+                assert name.split(".")[0] not in IO_MODULES, f"{f.name} imports {name}"
             if f.name != "cli.py":
                 assert name.split(".")[0] != "click", f"{f.name} imports click"

@@ -7,10 +7,12 @@ Bad input, whether caught by click or by the library, is one line on stderr,
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -19,6 +21,8 @@ from joignable.core.service_level import DEFAULT_SL, SL_DEFINITIONS
 from joignable.planning.names import MODELS, PLANNING_SL
 
 # NumPy and SciPy are imported by the commands, not here: every `joignable` command loads this.
+
+FC = TypeVar("FC", bound=Callable[..., Any])
 
 ABANDON_WARNING = 0.2  # above this share abandoning, staffing without --max-abandon is flagged
 
@@ -77,6 +81,41 @@ def _metrics_lines(m: Any, within: float) -> list[str]:
         mark = "  (default)" if name == DEFAULT_SL else ""
         lines.append(f"    {pct(value):>9}  {name}{mark}")
     return lines
+
+
+def _chart_option(help_text: str) -> Callable[[FC], FC]:
+    return click.option("--chart", metavar="FILE.svg|FILE.png", help=help_text)
+
+
+def _chart_path(chart: str | None) -> str | None:
+    """Checked before any work: a wrong extension is refused up front."""
+    if chart is not None:
+        from joignable.planning.charts import chart_format
+
+        chart_format(chart)
+    return chart
+
+
+def _write_chart(path: str, data: bytes) -> None:
+    """Whole or not at all: a temporary file beside the target, then a rename; a missing folder
+    or a refused write is one line naming the path."""
+    import os
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=".chart.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise ValueError(f"cannot write {path!r}: {exc.strerror}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the chart from its readers
+        os.replace(tmp, path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise ValueError(f"cannot write {path!r}: {exc.strerror}") from None
 
 
 @plan.command("staffing")
@@ -223,6 +262,10 @@ def _arrival_list(text: str) -> list[float]:
     help="The policy to price: at most this share of callers unanswered (abandoning).",
 )
 @click.option("--agents", "fixed", type=int, help="Also price this staffing (every interval).")
+@_chart_option(
+    "Draw a chart (PNG or SVG, from the extension): one interval, the cost curve with its"
+    " minimum; a day, the agents of each plan per interval with the load."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def cost_command(
     arrivals: str,
@@ -238,6 +281,7 @@ def cost_command(
     shrinkage: float,
     unanswered: float,
     fixed: int | None,
+    chart: str | None,
     as_json: bool,
 ) -> None:
     """The money lost to unanswered customers, the cheapest staffing, the price of a policy."""
@@ -245,6 +289,7 @@ def cost_command(
 
     from joignable.planning.cost import Economics, cheapest, costs, curve, policy
 
+    chart = _chart_path(chart)
     if not 0 < unanswered < 1:
         raise ValueError("--unanswered must be between 0 and 1, both excluded")
     if fixed is not None and fixed < 0:
@@ -259,6 +304,8 @@ def cost_command(
         plans[f"{fixed}_agents"] = costs(arr, period, aht, patience, fixed, econ, shrinkage)
     day = {name: {k: _num(v) for k, v in c.sum().items()} for name, c in plans.items()}
     price = day[f"at_most_{unanswered:g}_unanswered"]["total"] - day["cheapest"]["total"]
+    if chart is not None:
+        _write_chart(chart, _cost_chart(chart, arr, period, aht, patience, econ, shrinkage, plans))
     if as_json:
         doc: dict[str, Any] = {
             "intervals": len(arr),
@@ -300,6 +347,39 @@ def cost_command(
     click.echo(
         f"price of the policy 'at most {unanswered:.0%} unanswered' over the cheapest: {price:.2f}"
     )
+    if chart is not None:
+        click.echo(f"chart written to {chart}")
+
+
+def _cost_chart(
+    path: str,
+    arr: Any,
+    period: float,
+    aht: float,
+    patience: float,
+    econ: Any,
+    shrinkage: float,
+    plans: dict[str, Any],
+) -> bytes:
+    from joignable.planning import charts
+    from joignable.planning.cost import curve
+
+    fmt = charts.chart_format(path)
+    if len(arr) == 1:
+        c = curve(arr[0], period, aht, patience, econ, shrinkage)
+        return charts.cost_chart(c.agents.ravel(), c.staff.ravel(), c.unanswered.ravel(), fmt)
+    labels = [_clock(i * period) for i in range(len(arr))]
+    load = arr * aht / period
+    days = [
+        charts.DaySeries(name.replace("_", " "), labels, c.scheduled, load)
+        for name, c in plans.items()
+    ]
+    return charts.day_chart(days, fmt, title="Agents scheduled per interval, by plan")
+
+
+def _clock(seconds: float) -> str:
+    minutes = int(seconds // 60) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def _columns(c: Any) -> dict[str, list[float]]:
@@ -635,6 +715,7 @@ def _agent_list(text: str) -> list[int]:
 @click.option("--model", type=click.Choice(MODELS), default="erlang-c", show_default=True)
 @click.option("--patience", type=float, help="Customers' mean patience, seconds (erlang-a).")
 @click.option("--shrinkage", type=float, default=0.0, show_default=True, help="In [0, 1).")
+@_chart_option("Draw the staffing over the day, per queue, with the load (PNG or SVG).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def forecast_command(
     db: str,
@@ -649,12 +730,14 @@ def forecast_command(
     model: str,
     patience: float | None,
     shrinkage: float,
+    chart: str | None,
     as_json: bool,
 ) -> None:
     """Arrivals per interval of a day from the ledger's history (weekly and intraday
     seasonality), and the agents each interval needs."""
     import datetime as dt
 
+    chart = _chart_path(chart)
     from joignable.planning.forecast import DAY, history_from_ledger, seasonal, staffing
     from joignable.planning.staffing import Target
 
@@ -685,10 +768,27 @@ def forecast_command(
             "arrivals": [float(x) for x in f.arrivals],
             "std": [float(x) for x in f.std],
             "agents": [int(x) for x in s.agents],
+            "productive": [int(x) for x in s.productive],
+            "load": [float(x) for x in f.arrivals * handle / interval],
             "total": float(f.arrivals.sum()),
             "total_std": float(math.sqrt(float((f.std**2).sum()))),
         }
     day_text = dt.datetime.fromtimestamp(start, dt.UTC).date().isoformat()
+    if chart is not None:
+        from joignable.planning import charts
+
+        labels = [
+            dt.datetime.fromtimestamp(start + i * interval, dt.UTC).strftime("%H:%M")
+            for i in range(len(next(iter(doc.values()))["agents"]))
+        ]
+        days = [
+            charts.DaySeries(
+                f"queue {q}", labels, d["agents"], d["load"], d["productive"] if shrinkage else None
+            )
+            for q, d in doc.items()
+        ]
+        title = f"Staffing for {day_text}, {model}, {sl:.0%} within {within:g} s"
+        _write_chart(chart, charts.day_chart(days, charts.chart_format(chart), title=title))
     if as_json:
         _echo_json(
             {
@@ -711,3 +811,5 @@ def forecast_command(
         for i, (a, e, n) in enumerate(zip(d["arrivals"], d["std"], d["agents"], strict=True)):
             at = dt.datetime.fromtimestamp(start + i * interval, dt.UTC).strftime("%H:%M")
             click.echo(f"  {at}  {a:9.1f} {e:5.1f} {n:6d}")
+    if chart is not None:
+        click.echo(f"chart written to {chart}")
