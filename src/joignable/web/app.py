@@ -18,6 +18,7 @@ from joignable.web.api import admin, agents, config, contacts, session, stats
 from joignable.web.auth import GUARD
 from joignable.web.schemas import msgspec_components
 from joignable.web.services import Services
+from joignable.web.staff_pages import install as install_staff_pages
 
 log = logging.getLogger("joignable.web")
 
@@ -130,6 +131,7 @@ def create_app(services: Services) -> FastAPI:
     for router in CHAT_ROUTERS:
         app.include_router(router, prefix=PREFIX)
     chat_page.install(app)  # the customer's page and its assets (no API: public by design)
+    install_staff_pages(app)  # /login and /desk: pages over the guarded API
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

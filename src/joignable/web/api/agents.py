@@ -30,6 +30,7 @@ def _work(engine: Engine, agent_id: str) -> dict[str, Any]:
         "agent": agent_id,
         "presence": agent.presence.value,
         "state": agent.state_name(),
+        "capacity": {ch.value: n for ch, n in agent.config.capacity.items()},
         "offers": [
             {
                 "contact": cid,
@@ -37,15 +38,27 @@ def _work(engine: Engine, agent_id: str) -> dict[str, Any]:
                 "queue": contacts[cid].queue,
                 "customer": contacts[cid].customer,
                 "deadline": contacts[cid].offer_deadline,
+                "number": contacts[cid].callback_number,  # a callback: the number to call
                 "data": dict(contacts[cid].data),
             }
             for cid, ch in agent.offers.items()
         ],
         "contacts": [
-            {"contact": cid, "channel": ch.value, "customer": contacts[cid].customer}
+            {
+                "contact": cid,
+                "channel": ch.value,
+                "queue": contacts[cid].queue,
+                "customer": contacts[cid].customer,
+                "number": contacts[cid].callback_number,
+                "accepted_at": contacts[cid].accepted_at,
+                "data": dict(contacts[cid].data),
+            }
             for cid, ch in agent.contacts.items()
         ],
-        "wrapups": [{"contact": cid, "deadline": w.deadline} for cid, w in agent.wrapups.items()],
+        "wrapups": [
+            {"contact": cid, "deadline": w.deadline, "queue": w.queue, "channel": w.channel.value}
+            for cid, w in agent.wrapups.items()
+        ],
     }
 
 
@@ -55,6 +68,7 @@ async def work(
 ) -> dict[str, Any]:
     """The agent's offers (with their deadlines), conversations and wrap-ups."""
     out: dict[str, Any] = svc.center.read(lambda e: _work(e, agent_id))
+    out["now"] = svc.clock()  # so a desk counts deadlines down on the center's clock
     return out
 
 
