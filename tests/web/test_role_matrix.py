@@ -29,6 +29,7 @@ PARAMS = {
     "token_id": "tnone",
     "code": "resolved",
     "customer": "cust-1",
+    "webhook_id": "whnone",
 }
 
 # (method, path template, body, who may call it). DELETE /api/session comes last: it logs out.
@@ -80,6 +81,17 @@ MATRIX: list[tuple[str, str, Any, frozenset[Role] | str]] = [
     ("GET", "/api/stats/intervals", None, {A, S}),
     ("GET", "/api/stats/alerts", None, {A, S}),
     ("GET", "/api/audit", None, {A, S}),
+    ("GET", "/api/webhooks", None, {A}),
+    (
+        "POST",
+        "/api/webhooks",
+        {"url": "https://hooks.example.com/j", "events": ["offer_made"]},
+        {A},
+    ),
+    ("GET", "/api/webhooks/{webhook_id}", None, {A}),
+    ("GET", "/api/webhooks/{webhook_id}/deliveries", None, {A}),
+    ("POST", "/api/webhooks/{webhook_id}/resume", None, {A}),
+    ("DELETE", "/api/webhooks/{webhook_id}", None, {A}),
     ("DELETE", "/api/session", None, EVERYONE),
 ]
 

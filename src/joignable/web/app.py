@@ -13,9 +13,18 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 
 from joignable.center import CenterStopped
-from joignable.web import chat_api, chat_page, chat_presence, chat_stream, errors, streams
+from joignable.web import (
+    chat_api,
+    chat_page,
+    chat_presence,
+    chat_stream,
+    errors,
+    streams,
+    webhooks,
+)
 from joignable.web.api import admin, agents, config, contacts, session, stats
 from joignable.web.api import alerts as alerts_api
+from joignable.web.api import webhooks as webhooks_api
 from joignable.web.auth import GUARD
 from joignable.web.schemas import msgspec_components
 from joignable.web.services import Services
@@ -45,6 +54,7 @@ ROUTERS = (
     agents.router,
     stats.router,
     alerts_api.router,
+    webhooks_api.router,
 )
 PREFIX = "/api"
 # The web chat's routes: out of the published spec for now (see web.chat_api), guarded all the same.
@@ -105,6 +115,8 @@ def create_app(services: Services) -> FastAPI:
                 asyncio.create_task(_tick(services)),
                 asyncio.create_task(chat_presence.reaper(app)),
             ]
+        # webhooks send in tests too: their own task, never in the center's way
+        tasks.append(asyncio.create_task(webhooks.run(app)))
         try:
             yield
         finally:
@@ -130,6 +142,7 @@ def create_app(services: Services) -> FastAPI:
         app.include_router(router, prefix=PREFIX)
     app.include_router(streams.router)  # a WebSocket: authenticates itself (authenticate_ws)
     chat_api.install(app, services)
+    webhooks.install(app, services)
     for router in CHAT_ROUTERS:
         app.include_router(router, prefix=PREFIX)
     chat_page.install(app)  # the customer's page and its assets (no API: public by design)

@@ -1,0 +1,403 @@
+"""The agent desktop in a real browser against a served joignable, with the customer in another
+browser context: the agent logs in on /login, goes available, sees the offer count down, accepts,
+chats, wraps up with a code and notes; a customer's callback is made and completed; a rejected
+offer goes back to the line; a second chat arrives while one is open. What the agent did is
+checked through the API, not only on the screen."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
+
+import pytest
+
+from joignable.ledger.store import SQLiteStore
+from joignable.web.accounts import Role
+
+from .conftest import Served
+
+T = TypeVar("T")
+AGENT = "a01"  # Ana: takes billing chats (three at a time) and callbacks
+
+# Everything the desk tells the knowledge panel, recorded before the page's own scripts run.
+RECORD_EVENTS = """
+window.deskEvents = [];
+for (const name of ["desk:contact", "desk:wrapup"]) {
+  document.addEventListener(name, (e) => window.deskEvents.push([name, e.detail]));
+}
+"""
+
+
+def _eventually(probe: Callable[[], T | None], timeout: float = 5.0) -> T:
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _context(browser: Any, locale: str = "en-US") -> Any:
+    context = browser.new_context(locale=locale)
+    context.set_default_timeout(6000)
+    return context
+
+
+@pytest.fixture
+def customer(browser: Any) -> Iterator[Any]:
+    context = _context(browser)
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
+def desk(served: Served, browser: Any) -> Iterator[Any]:
+    """The agent's desk, logged in through /login, the agent away to start with."""
+    from playwright.sync_api import expect
+
+    api = served.staff(Role.AGENT)
+    assert api.put(f"/api/agents/{AGENT}/presence", json={"presence": "away"}).status_code == 200
+    context = _context(browser)
+    context.add_init_script(RECORD_EVENTS)
+    page = context.new_page()
+    try:
+        page.goto(f"{served.base}/desk")
+        expect(page).to_have_url(re.compile(r"/login\?next=/desk$"))  # not logged in yet
+        x = served.logins[Role.AGENT]
+        page.get_by_label("Username").fill(x.username)
+        page.get_by_label("Password").fill(x.password)
+        page.get_by_label("Password").press("Enter")
+        expect(page).to_have_url(re.compile(r"/desk$"))
+        expect(page.locator("#presence-now")).to_have_text("You are away.")
+        yield page
+    finally:
+        context.close()
+        api.put(f"/api/agents/{AGENT}/presence", json={"presence": "away"})
+
+
+def _go_available(desk: Any) -> None:
+    from playwright.sync_api import expect
+
+    desk.get_by_role("radio", name="Available").check()
+    desk.get_by_role("button", name="Update").click()
+    expect(desk.locator("#presence-now")).to_have_text(re.compile(r"You are (available|being)"))
+
+
+def _start_chat(served: Served, page: Any, name: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{served.base}/chat")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Topic").select_option("billing")
+    page.get_by_role("button", name="Start the chat").click()
+    expect(page.locator("#status-line")).not_to_be_empty()
+
+
+def _events(desk: Any) -> list[tuple[str, dict[str, Any]]]:
+    return [(name, detail) for name, detail in desk.evaluate("window.deskEvents")]
+
+
+def _ledger(served: Served, contact: str) -> list[tuple[str, dict[str, Any]]]:
+    import msgspec
+
+    from joignable.core import events as ev
+
+    store = SQLiteStore(served.services.db_path, readonly=True)
+    try:
+        return [
+            (ev.event_type(e), msgspec.to_builtins(e))
+            for _, e in store.read(1, served.services.center.durable)
+            if getattr(e, "contact", None) == contact
+        ]
+    finally:
+        store.close()
+
+
+def test_an_agent_answers_a_chat_and_wraps_it_up(served: Served, desk: Any, customer: Any) -> None:
+    from playwright.sync_api import expect
+
+    _start_chat(served, customer, "Léa")
+    expect(customer.locator("#status-line")).to_have_text("You are number 1 in line.")
+    expect(desk.locator("#no-offers")).to_be_visible()
+
+    _go_available(desk)
+    offer = desk.locator("#offers li")
+    expect(offer).to_have_count(1)
+    expect(offer.locator(".what")).to_have_text("Chat from Léa, topic Billing")
+    # a countdown to the deadline (the demo's offers last 15 s), going down
+    expect(offer.locator(".countdown")).to_have_text(re.compile(r"^1[0-5] s left to answer$"))
+    first = int(offer.locator(".countdown").inner_text().split()[0])
+    expect(offer.locator(".countdown")).not_to_have_text(f"{first} s left to answer")
+    assert int(offer.locator(".countdown").inner_text().split()[0]) < first
+
+    offer.get_by_role("button", name="Accept").click()
+    expect(desk.locator("#offers li")).to_have_count(0)
+    expect(customer.locator("#status-line")).to_have_text("Ana is with you.")
+    tab = desk.get_by_role("tab", name="Léa (Billing)")
+    expect(tab).to_have_attribute("aria-selected", "true")
+    contact = desk.locator("#conversation").get_attribute("data-contact-id")
+    assert contact and contact.startswith("c")
+    expect(desk.get_by_label("Your message")).to_be_focused()  # ready to type
+    assert ("desk:contact", {"contact_id": contact, "queue": "billing", "topic": "Billing"}) in (
+        _events(desk)
+    )
+    expect(desk.locator("#history-list")).to_contain_text("anonymous customer")
+
+    # messages both ways
+    desk.get_by_label("Your message").fill("Bonjour Léa, how can I help?")
+    desk.get_by_label("Your message").press("Enter")
+    expect(customer.locator("#messages li.agent .text")).to_have_text(
+        "Bonjour Léa, how can I help?"
+    )
+    customer.get_by_label("Your message").fill("My invoice is wrong.")
+    customer.get_by_label("Your message").press("Enter")
+    expect(desk.locator("#messages li.customer .text")).to_have_text("My invoice is wrong.")
+    expect(desk.locator("#messages li")).to_have_count(2)
+
+    # a reload picks everything up again, each message once
+    desk.reload()
+    expect(desk.get_by_role("tab", name="Léa (Billing)")).to_be_visible()
+    expect(desk.locator("#messages li .text")).to_have_text(
+        ["Bonjour Léa, how can I help?", "My invoice is wrong."]
+    )
+    customer.get_by_label("Your message").fill("Invoice 2024-17.")
+    customer.get_by_label("Your message").press("Enter")
+    expect(desk.locator("#messages li .text")).to_have_count(3)
+
+    # end, then wrap up with a code and notes
+    desk.get_by_role("button", name="End the conversation").click()
+    expect(desk.get_by_label("Wrap-up code")).to_be_focused()
+    expect(desk.locator("#wrapup-left")).to_have_text(re.compile(r"^\d+ s left to wrap up$"))
+    expect(customer.locator("#status-line")).to_have_text("The conversation is over. Thank you!")
+    desk.get_by_label("Wrap-up code").select_option("resolved")
+    desk.get_by_label("Notes").fill("Invoice corrected, credit note sent.")
+    desk.get_by_role("button", name="Finish the wrap-up").click()
+    expect(desk.locator("#no-conversation")).to_be_visible()
+    expect(desk.locator("#conversation")).to_be_hidden()
+    assert ("desk:wrapup", {"contact_id": contact}) in _events(desk)
+
+    sup = served.staff(Role.SUPERVISOR)
+    record = sup.get(f"/api/contacts/{contact}").json()
+    assert record["outcome"] == "handled" and record["agent"] == AGENT
+    assert record["disposition"] == "resolved"
+    assert record["notes"] == "Invoice corrected, credit note sent."
+    transcript = sup.get(f"/api/contacts/{contact}/transcript").json()
+    assert [m["text"] for m in transcript["messages"]] == [
+        "Bonjour Léa, how can I help?",
+        "My invoice is wrong.",
+        "Invoice 2024-17.",
+    ]
+
+
+def test_a_customers_callback_is_offered_with_its_number_and_completed(
+    served: Served, desk: Any, customer: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    _start_chat(served, customer, "Marc")  # the agent is away: Marc waits
+    expect(customer.locator("#status-line")).to_have_text(re.compile("in line"))
+    customer.get_by_label("Your phone number").fill("+33 6 12 34 56 78")
+    customer.get_by_role("button", name="Call me back").click()
+    expect(customer.locator("#explanation")).to_contain_text("We will call you back")
+
+    _go_available(desk)
+    offer = desk.locator("#offers li")
+    expect(offer.locator(".what")).to_have_text(
+        "Callback to make: +33 6 12 34 56 78, topic Billing"
+    )
+    expect(offer.locator(".countdown")).to_have_text(re.compile(r"s left to answer$"))
+    offer.get_by_role("button", name="Accept").click()
+    expect(desk.get_by_role("tab", name="Call +33 6 12 34 56 78")).to_be_visible()
+    expect(desk.locator("#callback-number")).to_have_text("Call +33 6 12 34 56 78 now.")
+    expect(desk.locator("#chat-part")).to_be_hidden()
+    contact = desk.locator("#conversation").get_attribute("data-contact-id")
+    assert contact
+
+    desk.get_by_role("button", name="Reached: done").click()
+    desk.get_by_label("Wrap-up code").select_option("follow_up")
+    desk.get_by_label("Notes").fill("Called back, sorted.")
+    desk.get_by_role("button", name="Finish the wrap-up").click()
+    expect(desk.locator("#no-conversation")).to_be_visible()
+
+    record = served.staff(Role.SUPERVISOR).get(f"/api/contacts/{contact}").json()
+    assert record["outcome"] == "callback_completed" and record["callback_requested"] is True
+    assert record["disposition"] == "follow_up" and record["notes"] == "Called back, sorted."
+
+
+def test_a_rejected_offer_goes_back_to_the_line(served: Served, desk: Any, customer: Any) -> None:
+    from playwright.sync_api import expect
+
+    _start_chat(served, customer, "Zoé")
+    _go_available(desk)
+    offer = desk.locator("#offers li")
+    expect(offer.locator(".what")).to_have_text("Chat from Zoé, topic Billing")
+    contact = offer.get_attribute("data-contact")
+    assert contact
+    offer.get_by_role("button", name="Reject").click()
+    # back at its place: the only agent who can take it is offered it again, a new deadline
+    _eventually(
+        lambda: (
+            ("offer_released", "rejected")
+            in [(kind, e.get("reason")) for kind, e in _ledger(served, contact)]
+        )
+    )
+    desk.get_by_role("radio", name="Away").check()
+    desk.get_by_label("Reason for being away").select_option("break")
+    desk.get_by_role("button", name="Update").click()
+    expect(desk.locator("#presence-now")).to_have_text("You are away.")
+    expect(desk.locator("#offers li")).to_have_count(0)
+    expect(customer.locator("#status-line")).to_have_text("You are number 1 in line.")
+    live = served.staff(Role.SUPERVISOR).get(f"/api/contacts/{contact}").json()
+    assert live["outcome"] is None and live["live"]["status"] == "waiting"
+    kinds = [kind for kind, _ in _ledger(served, contact)]
+    assert "offer_accepted" not in kinds and kinds.count("offer_made") >= 1
+    customer.get_by_role("button", name="Leave the chat").click()
+    expect(customer.locator("#status-line")).to_have_text("You left the chat.")
+
+
+def test_a_second_chat_arrives_while_one_is_open(served: Served, desk: Any, customer: Any) -> None:
+    from playwright.sync_api import expect
+
+    # cust-42 called before: the desk shows it
+    agent = served.staff(Role.AGENT)
+    channel = served.staff(Role.ADMIN)
+    before = channel.post(
+        "/api/contacts", json={"queue": "billing", "channel": "chat", "customer": "cust-42"}
+    ).json()["contact"]
+    r = channel.post(f"/api/contacts/{before}/cancel")
+    assert r.status_code == 200, r.text
+
+    _start_chat(served, customer, "Inès")
+    _go_available(desk)
+    desk.locator("#offers li").get_by_role("button", name="Accept").click()
+    expect(desk.get_by_role("tab", name="Inès (Billing)")).to_be_visible()
+    first = desk.locator("#conversation").get_attribute("data-contact-id")
+
+    second = channel.post(
+        "/api/contacts", json={"queue": "billing", "channel": "chat", "customer": "cust-42"}
+    ).json()["contact"]
+    offer = desk.locator("#offers li")
+    expect(offer.locator(".what")).to_have_text("Chat from cust-42, topic Billing")
+    expect(desk.locator("#conversation")).to_have_attribute("data-contact-id", str(first))
+    offer.get_by_role("button", name="Accept").click()
+    expect(desk.get_by_role("tab")).to_have_count(2)
+    expect(desk.locator("#conversation")).to_have_attribute("data-contact-id", second)
+    expect(desk.locator("#history-list li")).to_have_count(1)
+    expect(desk.locator("#history-list")).to_contain_text("abandoned")
+    work = agent.get(f"/api/agents/{AGENT}/work").json()
+    assert sorted(c["contact"] for c in work["contacts"]) == sorted([str(first), second])
+
+    # the keyboard moves between the conversations; a message reaches the right customer
+    desk.get_by_role("tab", name="cust-42 (Billing)").focus()
+    desk.keyboard.press("ArrowLeft")
+    expect(desk.get_by_role("tab", name="Inès (Billing)")).to_be_focused()
+    expect(desk.locator("#conversation")).to_have_attribute("data-contact-id", str(first))
+    desk.get_by_label("Your message").fill("Still with you, Inès.")
+    desk.get_by_label("Your message").press("Enter")
+    expect(customer.locator("#messages li.agent .text")).to_have_text("Still with you, Inès.")
+    contacts = [d["contact_id"] for name, d in _events(desk) if name == "desk:contact"]
+    assert contacts[-3:] == [first, second, first]
+
+    for cid in (first, second):
+        assert agent.post(f"/api/agents/{AGENT}/contacts/{cid}/complete").status_code == 200
+        r = agent.post(f"/api/agents/{AGENT}/wrapups/{cid}", json={"disposition": "resolved"})
+        assert r.status_code == 200, r.text
+    expect(desk.locator("#no-conversation")).to_be_visible()
+
+
+def test_the_login_page_in_french_refuses_a_wrong_password(served: Served, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = _context(browser, "fr-FR")
+    try:
+        page = context.new_page()
+        page.goto(f"{served.base}/login")
+        expect(page.locator("html")).to_have_attribute("lang", "fr")
+        page.get_by_label("Identifiant").fill("supervisor")
+        page.keyboard.press("Tab")
+        expect(page.get_by_label("Mot de passe")).to_be_focused()
+        page.keyboard.type("not the password")
+        page.keyboard.press("Enter")
+        expect(page.locator("#error")).to_have_text("Identifiant ou mot de passe incorrect.")
+        expect(page).to_have_url(re.compile(r"/login$"))
+        # an expert lands on the knowledge base; the CSRF token is kept for the page's scripts
+        x = served.logins[Role.KNOWLEDGE_EXPERT]
+        page.get_by_label("Identifiant").fill(x.username)
+        page.get_by_label("Mot de passe").fill(x.password)
+        page.get_by_role("button", name="Se connecter").click()
+        expect(page).to_have_url(re.compile(r"/kb$"))
+        assert page.evaluate("sessionStorage.getItem('joignable.csrf')")
+        # the desk is not an expert's: refused, with a way out
+        page.goto(f"{served.base}/desk")
+        expect(page.locator(".refused")).to_contain_text("réservée aux conseillers")
+        page.get_by_role("button", name="Se déconnecter").click()
+        expect(page).to_have_url(re.compile(r"/login$"))
+        page.goto(f"{served.base}/desk")
+        expect(page).to_have_url(re.compile(r"/login\?next=/desk$"))
+    finally:
+        context.close()
+
+
+def test_the_desk_resumes_after_its_streams_drop_without_duplicates(
+    served: Served, desk: Any, customer: Any
+) -> None:
+    """Every stream of the desk goes through a switch that can cut it and refuse reconnecting:
+    what happened meanwhile shows once the streams are back, and only once."""
+    from playwright.sync_api import expect
+
+    down = False
+    routes: list[tuple[Any, Any]] = []
+
+    def through(ws: Any) -> None:
+        if down:
+            ws.close(code=1011, reason="cut")
+            return
+        routes.append((ws, ws.connect_to_server()))
+
+    desk.route_web_socket(re.compile(r"/stream"), through)
+    desk.reload()  # the desk's streams now go through the switch
+    expect(desk.locator("#presence-now")).to_have_text("You are away.")
+    _start_chat(served, customer, "Hugo")
+    _go_available(desk)
+    desk.locator("#offers li").get_by_role("button", name="Accept").click()
+    desk.get_by_label("Your message").fill("Hello Hugo.")
+    desk.get_by_label("Your message").press("Enter")
+    expect(customer.locator("#messages li.agent .text")).to_have_text("Hello Hugo.")
+    assert len(routes) == 2  # the agent's events and the chat
+
+    down = True
+    for page_side, server_side in routes:
+        page_side.close(code=1011, reason="cut")
+        server_side.close()
+    expect(desk.locator("#stream-status")).to_be_visible()
+    customer.get_by_label("Your message").fill("Are you there?")
+    customer.get_by_label("Your message").press("Enter")
+    # meanwhile a second chat is offered to the agent
+    other = _context(desk.context.browser)
+    try:
+        second = other.new_page()
+        _start_chat(served, second, "Nora")
+        time.sleep(0.5)
+        expect(desk.locator("#messages li")).to_have_count(1)
+        down = False
+        expect(desk.locator("#stream-status")).to_be_hidden(timeout=15000)
+        expect(desk.locator("#messages li .text")).to_have_text(["Hello Hugo.", "Are you there?"])
+        expect(desk.locator("#offers li .what")).to_have_text("Chat from Nora, topic Billing")
+        second.get_by_role("button", name="Leave the chat").click()
+        expect(desk.locator("#offers li")).to_have_count(0)
+    finally:
+        other.close()
+    customer.get_by_label("Your message").fill("Hello?")
+    customer.get_by_label("Your message").press("Enter")
+    expect(desk.locator("#messages li .text")).to_have_text(
+        ["Hello Hugo.", "Are you there?", "Hello?"]
+    )
+    desk.get_by_role("button", name="End the conversation").click()
+    desk.get_by_label("Wrap-up code").select_option("info")
+    desk.get_by_role("button", name="Finish the wrap-up").click()
+    expect(desk.locator("#no-conversation")).to_be_visible()
