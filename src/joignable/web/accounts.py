@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import secrets
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -23,7 +26,7 @@ import msgspec
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from joignable.core.errors import AlreadyExists, InvalidInput, NotFound
+from joignable.core.errors import AlreadyExists, DomainError, InvalidInput, NotFound
 
 SESSION_SECONDS = 12 * 3600.0
 TOKEN_PREFIX = "jgn_"
@@ -42,6 +45,11 @@ class UnknownUser(NotFound):
 
 class UnknownToken(NotFound):
     code = "unknown_token"
+
+
+class LoginThrottled(DomainError):
+    code = "login_throttled"
+    status = 429
 
 
 class User(msgspec.Struct, kw_only=True):
@@ -105,6 +113,110 @@ CREATE TRIGGER IF NOT EXISTS admin_audit_no_delete BEFORE DELETE ON admin_audit
 """
 
 
+@dataclass
+class _Strikes:
+    failures: deque[float] = field(default_factory=deque)
+    locked_until: float = 0.0
+
+
+@dataclass(frozen=True)
+class Lock:
+    scope: str  # user | address
+    key: str
+    seconds: float
+    failures: int
+
+
+class LoginThrottle:
+    """Failed logins slow, then stop, further tries, per username and per client address.
+
+    Within ``WINDOW`` the first ``free`` failures cost nothing; each one after locks the key for
+    1, 2, 4... seconds, up to ``max_lock``. While locked, a try is refused (429) before any
+    password is checked, so it neither counts nor costs an argon2 hash. Failures older than the
+    window are forgotten, so a lock never outlasts ``max_lock`` once the tries stop.
+
+    An attacker could lock a real user out by failing on purpose; so an address that logged in
+    as that user recently (``TRUST``) is not held by the username's lock, only by its own
+    address's. Kept in memory: a restart forgets it, which an attacker cannot cause.
+    """
+
+    WINDOW = 900.0
+    TRUST = 30 * 86400.0
+    MAX_KEYS = 50_000  # beyond, quiet keys are dropped
+
+    def __init__(
+        self,
+        clock: Callable[[], float],
+        *,
+        user_free: int = 5,
+        address_free: int = 20,  # an office behind one NAT shares an address
+        max_lock: float = 900.0,
+    ) -> None:
+        self.clock = clock
+        self.free = {"user": user_free, "address": address_free}
+        self.max_lock = max_lock
+        self.strikes: dict[tuple[str, str], _Strikes] = {}
+        self.trusted: dict[tuple[str, str], float] = {}  # (username, address) -> until
+        self.lock = threading.Lock()
+
+    def _keys(self, username: str, address: str) -> list[tuple[str, str]]:
+        return [("user", username.strip().lower()), ("address", address)]
+
+    def check(self, username: str, address: str) -> None:
+        """Refuse (``LoginThrottled``, with ``retry_after``) while a lock holds."""
+        now = self.clock()
+        with self.lock:
+            trusted = self.trusted.get((username.strip().lower(), address), 0.0) > now
+            wait = 0.0
+            for key in self._keys(username, address):
+                if key[0] == "user" and trusted:
+                    continue
+                found = self.strikes.get(key)
+                if found is not None and found.locked_until > now:
+                    wait = max(wait, found.locked_until - now)
+        if wait > 0:
+            raise LoginThrottled(
+                "too many failed logins: try again later", retry_after=math.ceil(wait)
+            )
+
+    def failed(self, username: str, address: str) -> list[Lock]:
+        """Count a failure; return the locks it started (for the audit log)."""
+        now = self.clock()
+        locks = []
+        with self.lock:
+            if len(self.strikes) > self.MAX_KEYS:
+                self._forget(now)
+            for scope, key in self._keys(username, address):
+                found = self.strikes.setdefault((scope, key), _Strikes())
+                found.failures.append(now)
+                while found.failures and found.failures[0] <= now - self.WINDOW:
+                    found.failures.popleft()
+                over = len(found.failures) - self.free[scope]
+                if over > 0:
+                    seconds = min(self.max_lock, 2.0 ** (over - 1))
+                    found.locked_until = now + seconds
+                    locks.append(Lock(scope, key, seconds, len(found.failures)))
+        return locks
+
+    def succeeded(self, username: str, address: str) -> None:
+        """The username's failures are forgotten and this address is trusted for it (the
+        address's own failures stay: a valid account must not wash an attacker's address)."""
+        name = username.strip().lower()
+        with self.lock:
+            self.strikes.pop(("user", name), None)
+            self.trusted[(name, address)] = self.clock() + self.TRUST
+            if len(self.trusted) > self.MAX_KEYS:
+                now = self.clock()
+                self.trusted = {k: t for k, t in self.trusted.items() if t > now}
+
+    def _forget(self, now: float) -> None:
+        self.strikes = {
+            k: s
+            for k, s in self.strikes.items()
+            if s.locked_until > now or (s.failures and s.failures[-1] > now - self.WINDOW)
+        }
+
+
 def _digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -157,6 +269,7 @@ class Accounts:
         self.hasher = hasher if hasher is not None else PasswordHasher()
         # Verified against when the user does not exist, so a login takes as long either way.
         self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
+        self.throttle = LoginThrottle(clock)
 
     def close(self) -> None:
         self.db.close()
