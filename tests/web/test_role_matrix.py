@@ -69,6 +69,15 @@ MATRIX: list[tuple[str, str, Any, frozenset[Role] | str]] = [
     ("POST", "/api/contacts/{contact_id}/cancel", None, {A}),
     ("GET", "/api/customers/{customer}/contacts", None, DESK),
     ("GET", "/api/export/contacts.csv", None, {A, S}),
+    ("POST", "/api/plan/staffing", {"arrivals": [100], "period": 1800, "aht": 180}, {A, S}),
+    (
+        "POST",
+        "/api/plan/cost",
+        {"arrivals": [100], "aht": 180, "patience": 120, "value": 40, "agent_cost": 30},
+        {A, S},
+    ),
+    ("GET", "/api/plan/chart", None, {A, S}),  # (no query: a 422 for those allowed)
+    ("POST", "/api/plan/chart", {"kind": "staffing", "arrivals": [100], "aht": 180}, {A, S}),
     ("GET", "/api/agents/{agent_id}/work", None, DESK),
     ("PUT", "/api/agents/{agent_id}/presence", {"presence": "away"}, DESK),
     ("POST", "/api/agents/{agent_id}/offers/{contact_id}/accept", None, DESK),

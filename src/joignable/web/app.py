@@ -24,6 +24,7 @@ from joignable.web import (
 )
 from joignable.web.api import admin, agents, config, contacts, session, stats
 from joignable.web.api import alerts as alerts_api
+from joignable.web.api import planning as planning_api
 from joignable.web.api import webhooks as webhooks_api
 from joignable.web.auth import GUARD
 from joignable.web.schemas import msgspec_components
@@ -52,6 +53,7 @@ ROUTERS = (
     admin.router,
     contacts.router,
     agents.router,
+    planning_api.router,
     stats.router,
     alerts_api.router,
     webhooks_api.router,
@@ -145,6 +147,7 @@ def create_app(services: Services) -> FastAPI:
     webhooks.install(app, services)
     for router in CHAT_ROUTERS:
         app.include_router(router, prefix=PREFIX)
+    planning_api.install_page(app)  # /planner: staffing and cost for supervisors (logged in)
     chat_page.install(app)  # the customer's page and its assets (no API: public by design)
     install_staff_pages(app)  # /login and /desk: pages over the guarded API
 
