@@ -293,15 +293,19 @@ def test_a_second_chat_arrives_while_one_is_open(served: Served, desk: Any, cust
     assert sorted(c["contact"] for c in work["contacts"]) == sorted([str(first), second])
 
     # the keyboard moves between the conversations; a message reaches the right customer
+    desk.get_by_label("Your message").fill("A draft for cust-42")
     desk.get_by_role("tab", name="cust-42 (Billing)").focus()
     desk.keyboard.press("ArrowLeft")
     expect(desk.get_by_role("tab", name="Inès (Billing)")).to_be_focused()
     expect(desk.locator("#conversation")).to_have_attribute("data-contact-id", str(first))
+    expect(desk.get_by_label("Your message")).to_have_value("")
     desk.get_by_label("Your message").fill("Still with you, Inès.")
     desk.get_by_label("Your message").press("Enter")
     expect(customer.locator("#messages li.agent .text")).to_have_text("Still with you, Inès.")
+    desk.get_by_role("tab", name="cust-42 (Billing)").click()
+    expect(desk.get_by_label("Your message")).to_have_value("A draft for cust-42")  # kept
     contacts = [d["contact_id"] for name, d in _events(desk) if name == "desk:contact"]
-    assert contacts[-3:] == [first, second, first]
+    assert contacts[-4:] == [first, second, first, second]
 
     for cid in (first, second):
         assert agent.post(f"/api/agents/{AGENT}/contacts/{cid}/complete").status_code == 200

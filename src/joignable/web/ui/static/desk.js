@@ -368,6 +368,8 @@
 
   function renderTabs() {
     const tabs = $("tabs");
+    const active = document.activeElement;
+    const hadFocus = active && active.parentElement === tabs ? active.dataset.contact : null;
     tabs.replaceChildren();
     for (const conv of convs.values()) {
       const tab = document.createElement("button");
@@ -388,6 +390,7 @@
       }
       tab.addEventListener("click", () => focus(conv.id));
       tabs.append(tab);
+      if (conv.id === hadFocus) tab.focus(); // a refresh does not take the keyboard away
     }
     $("no-conversation").hidden = convs.size > 0;
   }
@@ -413,11 +416,24 @@
     const conv = cid === null ? null : convs.get(cid);
     if (conv) conv.unread = 0;
     if (changed) {
+      // what was being typed stays with its conversation
+      const previous = convs.get($("conversation").dataset.contactId);
+      if (previous) {
+        previous.draft = {
+          text: $("text").value,
+          disposition: $("disposition").value,
+          notes: $("notes").value,
+        };
+      }
       $("conversation").dataset.contactId = cid || "";
       $("messages").replaceChildren();
       if (conv) for (const seq of [...conv.messages.keys()].sort((a, b) => a - b))
         appendMessage(conv.messages.get(seq));
       $("wrapup-form").reset();
+      const draft = (conv && conv.draft) || {};
+      $("text").value = draft.text || "";
+      if (draft.disposition) $("disposition").value = draft.disposition;
+      $("notes").value = draft.notes || "";
       document.dispatchEvent(
         new CustomEvent("desk:contact", {
           detail: {
