@@ -39,8 +39,13 @@ def open_services(
     clock: Callable[[], float] = time.time,
     tick_every: float = 1.0,
     hasher: PasswordHasher | None = None,
+    dense_search: bool = False,
 ) -> Services:
-    """Open the ledger (recovering the center from it), the accounts and the projections."""
+    """Open the ledger (recovering the center from it), the accounts, the projections and the
+    knowledge base (its tables in the same file; ``dense_search`` loads the embedding model in
+    the background at the first search, which only a real server wants)."""
+    from joignable.web.kb_service import KnowledgeService
+
     store = open_store(db)
     center = Center(store, clock)
     path = store.path
@@ -51,6 +56,7 @@ def open_services(
         projections.attach(center, reader)
         runtime = AsyncCenter(center)
         hub = Hub(center)
+        knowledge = KnowledgeService(path, clock, dense=dense_search)
     except BaseException:
         center.close()
         raise
@@ -63,7 +69,8 @@ def open_services(
         hub=hub,
         clock=clock,
         tick_every=tick_every,
-        on_close=[accounts.close, reader.close, center.close],
+        on_close=[accounts.close, reader.close, center.close, knowledge.close],
+        knowledge=knowledge,
     )
 
 
@@ -97,6 +104,8 @@ def seed_demo(services: Services, seed: int = 1) -> list[Login]:
         name = first.name if login.agent_id else login.role.value.replace("_", " ").capitalize()
         accounts.create_user(login.username, login.password, login.role, name, login.agent_id)
     accounts.record("bootstrap", "demo.seed", services.db_path, users=[x.username for x in logins])
+    if services.knowledge is not None:
+        services.knowledge.seed_demo()  # Fibrelia's articles and flows, published
     return logins
 
 
@@ -111,7 +120,7 @@ def serve(
 
     from joignable.web.app import create_app
 
-    services = open_services(db)
+    services = open_services(db, dense_search=True)
     try:
         logins = seed_demo(services)
         if on_ready is not None:

@@ -30,7 +30,19 @@ PARAMS = {
     "code": "resolved",
     "customer": "cust-1",
     "webhook_id": "whnone",
+    "article_id": "en-reboot-box",
+    "flow_id": "en-no-internet",
+    "kind": "article",
+    "item_id": "en-reboot-box",
+    "number": "1",
+    "n": "0",
+    "run_id": "rnone",
+    "practice_id": "pnone",
+    "skill": "tech",
 }
+KB_EDITORS = frozenset({A, K})  # kb:edit and kb:publish: knowledge experts (and admins)
+KB_OVERSEERS = frozenset({A, S, K})  # the review queue, gaps, analytics: experts, supervisors
+KB_DESK = frozenset({A, S, G})  # kb:read with contacts:read: what solved a contact
 
 # (method, path template, body, who may call it). DELETE /api/session comes last: it logs out.
 MATRIX: list[tuple[str, str, Any, frozenset[Role] | str]] = [
@@ -101,6 +113,59 @@ MATRIX: list[tuple[str, str, Any, frozenset[Role] | str]] = [
     ("GET", "/api/webhooks/{webhook_id}/deliveries", None, {A}),
     ("POST", "/api/webhooks/{webhook_id}/resume", None, {A}),
     ("DELETE", "/api/webhooks/{webhook_id}", None, {A}),
+    ("GET", "/api/kb/search", None, EVERYONE),  # (no query: a 422 for those allowed)
+    ("GET", "/api/kb/articles", None, EVERYONE),
+    ("GET", "/api/kb/articles/{article_id}", None, EVERYONE),
+    ("GET", "/api/kb/flows", None, EVERYONE),
+    ("GET", "/api/kb/flows/{flow_id}", None, EVERYONE),
+    ("GET", "/api/kb/items/{kind}/{item_id}", None, KB_EDITORS),
+    (
+        "POST",
+        "/api/kb/drafts",
+        {"kind": "article", "content": {"id": "m-1", "title": "T", "lang": "en"}},
+        KB_EDITORS,
+    ),
+    ("POST", "/api/kb/items/{kind}/{item_id}/versions/{number}/submit", None, KB_EDITORS),
+    (
+        "POST",
+        "/api/kb/items/{kind}/{item_id}/versions/{number}/comment",
+        {"text": "ok"},
+        KB_EDITORS,
+    ),
+    (
+        "POST",
+        "/api/kb/items/{kind}/{item_id}/versions/{number}/send-back",
+        {"text": "no"},
+        KB_EDITORS,
+    ),
+    ("POST", "/api/kb/items/{kind}/{item_id}/versions/{number}/publish", {}, KB_EDITORS),
+    ("POST", "/api/kb/items/{kind}/{item_id}/versions/{number}/archive", None, KB_EDITORS),
+    ("POST", "/api/kb/items/{kind}/{item_id}/rollback", None, KB_EDITORS),
+    ("GET", "/api/kb/review", None, KB_OVERSEERS),
+    ("GET", "/api/kb/gaps", None, KB_OVERSEERS),
+    ("POST", "/api/kb/gaps/{n}/draft", {"article_id": "en-new"}, KB_EDITORS),
+    ("GET", "/api/kb/suggestions", None, KB_OVERSEERS),
+    ("POST", "/api/kb/contacts/{contact_id}/solved-by", {"article": "en-move"}, KB_DESK),
+    ("POST", "/api/kb/contacts/{contact_id}/proposals", {"title": "T", "lang": "en"}, KB_DESK),
+    ("GET", "/api/kb/contacts/{contact_id}", None, KB_DESK),
+    ("POST", "/api/kb/runs", {"flow": "en-no-internet"}, EVERYONE),
+    ("GET", "/api/kb/runs/{run_id}", None, EVERYONE),
+    ("POST", "/api/kb/runs/{run_id}/answer", {"value": "red"}, EVERYONE),
+    ("POST", "/api/kb/runs/{run_id}/back", None, EVERYONE),
+    ("GET", "/api/kb/analytics", None, KB_OVERSEERS),
+    ("GET", "/api/kb/health", None, KB_OVERSEERS),
+    ("POST", "/api/kb/training/practice", {"flow": "en-no-internet"}, EVERYONE),
+    ("POST", "/api/kb/training/practice/{practice_id}/pick", {"value": "red"}, EVERYONE),
+    ("GET", "/api/kb/training/quiz/{flow_id}", None, EVERYONE),
+    ("POST", "/api/kb/training/quiz/{flow_id}", {"picks": []}, EVERYONE),
+    ("GET", "/api/kb/training/results", None, EVERYONE),
+    ("GET", "/api/kb/training/gradebook", None, {A, S}),
+    (
+        "POST",
+        "/api/kb/training/agents/{agent_id}/skills/{skill}/apply",
+        {"level": 2},
+        {A, S},
+    ),
     ("DELETE", "/api/session", None, EVERYONE),
 ]
 

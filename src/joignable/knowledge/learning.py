@@ -70,6 +70,10 @@ class GapLog:
         """Keep ``query`` if its search was a gap; the group it joined, or None."""
         if not is_gap(hits) or not query.strip():
             return None
+        return self.add(query, lang, at)
+
+    def add(self, query: str, lang: Lang, at: float) -> Gap:
+        """Keep ``query`` as a gap, found so before (a log reloaded from storage)."""
         stems = frozenset(analyzer(lang).stems(query))
 
         def closeness(g: Gap) -> float:

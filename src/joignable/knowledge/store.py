@@ -43,7 +43,9 @@ class KnowledgeStore:
     """Versions of articles and flows in one SQLite file (or ``:memory:``)."""
 
     def __init__(self, path: str | Path) -> None:
-        self._db = sqlite3.connect(str(path))
+        # Callers that share it between threads (the web server) hold their own lock around it.
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db.execute("PRAGMA busy_timeout=5000")
         self._db.executescript(SCHEMA)
 
     def close(self) -> None:

@@ -19,11 +19,14 @@ from joignable.web import (
     chat_presence,
     chat_stream,
     errors,
+    kb_chat,
+    kb_page,
     streams,
     webhooks,
 )
 from joignable.web.api import admin, agents, config, contacts, session, stats
 from joignable.web.api import alerts as alerts_api
+from joignable.web.api import knowledge as knowledge_api
 from joignable.web.api import planning as planning_api
 from joignable.web.api import webhooks as webhooks_api
 from joignable.web.auth import GUARD
@@ -56,11 +59,12 @@ ROUTERS = (
     planning_api.router,
     stats.router,
     alerts_api.router,
+    knowledge_api.router,
     webhooks_api.router,
 )
 PREFIX = "/api"
 # The web chat's routes: out of the published spec for now (see web.chat_api), guarded all the same.
-CHAT_ROUTERS = (chat_api.router, chat_api.staff_router, chat_stream.router)
+CHAT_ROUTERS = (chat_api.router, chat_api.staff_router, chat_stream.router, kb_chat.router)
 
 
 def _routes(routers: tuple[APIRouter, ...]) -> list[tuple[str, str, APIRoute]]:
@@ -150,6 +154,7 @@ def create_app(services: Services) -> FastAPI:
     planning_api.install_page(app)  # /planner: staffing and cost for supervisors (logged in)
     chat_page.install(app)  # the customer's page and its assets (no API: public by design)
     install_staff_pages(app)  # /login and /desk: pages over the guarded API
+    kb_page.install(app)  # /kb: the experts' and supervisors' page (logged in)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, Request
 
@@ -14,6 +14,9 @@ from joignable.web.accounts import Accounts
 from joignable.web.projections import Projections
 from joignable.web.runtime import AsyncCenter
 from joignable.web.streams import Hub
+
+if TYPE_CHECKING:
+    from joignable.web.kb_service import KnowledgeService
 
 
 @dataclass
@@ -27,6 +30,7 @@ class Services:
     clock: Callable[[], float] = time.time
     tick_every: float = 1.0  # 0: no timer task (tests that drive time themselves)
     on_close: list[Callable[[], None]] = field(default_factory=list)
+    knowledge: KnowledgeService | None = None  # the knowledge base (web.kb_service)
 
     def close(self) -> None:
         for fn in reversed(self.on_close):

@@ -1,0 +1,202 @@
+// The knowledge page of experts and supervisors: search as you type (each result says why it
+// matched), the review queue (publish, send back with a comment, submit), gaps turned into
+// drafts, suggested synonyms and content health. Everything goes through /api/kb with the
+// session cookie; writes carry the page's CSRF token.
+"use strict";
+
+(function () {
+  const t = JSON.parse(document.getElementById("kb-strings").textContent);
+  const $ = (id) => document.getElementById(id);
+  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
+  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const main = $("kb");
+  const canEdit = main.dataset.canEdit === "true";
+  const canPublish = main.dataset.canPublish === "true";
+
+  function el(tag, text, cls) {
+    const node = document.createElement(tag);
+    if (text !== undefined) node.textContent = text;
+    if (cls) node.className = cls;
+    return node;
+  }
+
+  function say(text) {
+    $("kb-status").textContent = text;
+    $("kb-error").textContent = "";
+  }
+
+  function fail(err) {
+    $("kb-error").textContent = fill(t.error, { m: err.message });
+  }
+
+  async function call(method, path, body) {
+    const headers = { "Content-Type": "application/json" };
+    if (method !== "GET") headers["X-CSRF-Token"] = csrf;
+    const response = await fetch(path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      credentials: "same-origin",
+    });
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      const e = (data && data.error) || {};
+      throw new Error(e.message || e.code || String(response.status));
+    }
+    return data;
+  }
+
+  // -- search --------------------------------------------------------------------------------
+  let timer = null;
+  let asked = 0;
+
+  async function search() {
+    const q = $("kb-query").value.trim();
+    const list = $("kb-results");
+    if (q.length < 2) {
+      list.replaceChildren();
+      return;
+    }
+    const mine = ++asked;
+    const params = new URLSearchParams({ q, audience: $("kb-audience").value, k: "8" });
+    if ($("kb-lang").value) params.set("lang", $("kb-lang").value);
+    try {
+      const found = await call("GET", `/api/kb/search?${params}`);
+      if (mine !== asked) return; // a later keystroke already asked again
+      list.replaceChildren();
+      if (!found.results.length) list.append(el("li", t.no_result));
+      for (const hit of found.results) {
+        const item = el("li");
+        item.append(el("strong", hit.title), el("span", ` · ${hit.kind} · ${hit.key}`, "meta"));
+        const why = hit.why.map((w) => w.text).join(" · ");
+        item.append(el("small", `${t.why}: ${why}`));
+        list.append(item);
+      }
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    search();
+  });
+  for (const id of ["kb-query", "kb-lang", "kb-audience"]) {
+    $(id).addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(search, 250);
+    });
+  }
+
+  // -- review --------------------------------------------------------------------------------
+
+  function note() {
+    return $("kb-note").value.trim();
+  }
+
+  async function act(version, action, done) {
+    const base = `/api/kb/items/${version.kind}/${encodeURIComponent(version.id)}/versions/${version.version}`;
+    try {
+      if (note() && action !== "send-back") {
+        await call("POST", `${base}/comment`, { text: note() });
+      }
+      if (action === "publish") await call("POST", `${base}/publish`, { force: false });
+      else if (action === "send-back") await call("POST", `${base}/send-back`, { text: note() });
+      else if (action === "submit") await call("POST", `${base}/submit`);
+      $("kb-note").value = "";
+      say(done);
+      await load();
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  function button(label, onClick) {
+    const b = el("button", label);
+    b.type = "button";
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  function versionItem(v, inReview) {
+    const item = el("li");
+    item.append(el("strong", v.title));
+    const unreviewed = v.unreviewed && v.unreviewed.length ? ` · ${v.unreviewed.join(", ")}` : "";
+    item.append(
+      el("span", ` · ${v.key} · ${fill(t.version, { n: v.version })} · ${fill(t.by, { who: v.owner })}${unreviewed}`, "meta"),
+    );
+    const comments = (v.history || []).filter((c) => c.action === "comment" || c.note);
+    if (comments.length) {
+      const notes = el("ul", undefined, "notes");
+      for (const c of comments) notes.append(el("li", `${c.who}: ${c.note}`));
+      item.append(notes);
+    }
+    const actions = el("p", undefined, "actions");
+    if (inReview && canPublish) {
+      actions.append(button(t.publish, () => act(v, "publish", t.published)));
+    }
+    if (inReview && canEdit) {
+      actions.append(button(t.send_back, () => act(v, "send-back", t.sent_back)));
+    }
+    if (!inReview && canEdit) {
+      actions.append(button(t.submit, () => act(v, "submit", t.submitted)));
+    }
+    if (actions.childElementCount) item.append(actions);
+    return item;
+  }
+
+  function gapItem(gap) {
+    const item = el("li");
+    item.append(el("strong", gap.label), el("span", ` · ${gap.lang} · ${fill(t.gap_count, { n: gap.count })}`, "meta"));
+    item.append(el("small", gap.queries.join(" · ")));
+    if (canEdit) {
+      const form = el("form", undefined, "inline");
+      const id = `gap-id-${gap.n}`;
+      const label = el("label", t.draft_id);
+      label.htmlFor = id;
+      const input = el("input");
+      input.id = id;
+      input.required = true;
+      input.pattern = "[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}";
+      input.value = `${gap.lang}-${gap.label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`.slice(0, 64);
+      const submit = el("button", t.make_draft);
+      submit.type = "submit";
+      form.append(label, input, submit);
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        try {
+          await call("POST", `/api/kb/gaps/${gap.n}/draft`, { article_id: input.value });
+          say(t.drafted);
+          await load();
+        } catch (err) {
+          fail(err);
+        }
+      });
+      item.append(form);
+    }
+    return item;
+  }
+
+  function fillList(id, items, make) {
+    const list = $(id);
+    list.replaceChildren();
+    if (!items.length) list.append(el("li", t.nothing, "empty"));
+    for (const x of items) list.append(make(x));
+  }
+
+  async function load() {
+    try {
+      const queue = await call("GET", "/api/kb/review");
+      fillList("in-review", queue.in_review, (v) => versionItem(v, true));
+      fillList("drafts", queue.drafts, (v) => versionItem(v, false));
+      fillList("gaps", queue.gaps, gapItem);
+      fillList("synonyms", queue.synonyms, (s) => el("li", `${s.lang}: ${s.words.join(" ≈ ")} (${s.count})`));
+      const flags = await call("GET", "/api/kb/health");
+      fillList("health", flags, (f) => el("li", `${f.key} — ${f.code}: ${f.message}`, `flag ${f.code}`));
+    } catch (err) {
+      fail(err);
+    }
+  }
+
+  load();
+})();
