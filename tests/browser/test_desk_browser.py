@@ -405,3 +405,53 @@ def test_the_desk_resumes_after_its_streams_drop_without_duplicates(
     desk.get_by_label("Wrap-up code").select_option("info")
     desk.get_by_role("button", name="Finish the wrap-up").click()
     expect(desk.locator("#no-conversation")).to_be_visible()
+
+
+def test_a_callback_nobody_answers_is_planned_again(served: Served, desk: Any) -> None:
+    from playwright.sync_api import expect
+
+    admin = served.staff(Role.ADMIN)
+    r = admin.post(
+        "/api/callbacks", json={"queue": "billing", "number": "+33 7 00 00 00 01", "customer": "c9"}
+    )
+    assert r.status_code == 201, r.text
+    contact = r.json()["contact"]
+    _go_available(desk)
+    offer = desk.locator("#offers li")
+    expect(offer.locator(".what")).to_have_text(
+        "Callback to make: +33 7 00 00 00 01, topic Billing"
+    )
+    offer.get_by_role("button", name="Accept").click()
+    expect(desk.get_by_role("button", name="Reached: done")).to_be_focused()
+    expect(desk.locator("#history-list")).to_have_text("No previous contact.")
+    desk.get_by_role("button", name="Not reached").click()
+    expect(desk.locator("#notice")).to_have_text("Not reached: another attempt is planned.")
+    expect(desk.locator("#no-conversation")).to_be_visible()
+    failed = [e for kind, e in _ledger(served, contact) if kind == "callback_attempt_failed"]
+    assert len(failed) == 1 and failed[0]["retry_at"] is not None
+    assert admin.get(f"/api/contacts/{contact}").json()["outcome"] is None  # still to call
+
+
+def test_offers_left_unanswered_ring_out_and_the_agent_is_set_away(
+    served: Served, desk: Any, customer: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    admin = served.staff(Role.ADMIN)
+    settings = admin.get("/api/settings").json()
+    assert admin.put("/api/settings", json={**settings, "offer_timeout": 2.0}).status_code == 200
+    try:
+        _start_chat(served, customer, "Paul")
+        _go_available(desk)
+        expect(desk.locator("#offers li .countdown")).to_have_text(
+            re.compile(r"^[0-2] s left to answer$")
+        )
+        # three offers in a row ring out (max_missed), then nobody is kept waiting on this desk
+        expect(desk.locator("#presence-now")).to_have_text("You are away.", timeout=15000)
+        expect(desk.locator("#offers li")).to_have_count(0)
+        expect(desk.get_by_role("radio", name="Away")).to_be_checked()
+        expect(customer.locator("#status-line")).to_have_text("You are number 1 in line.")
+    finally:
+        assert admin.put("/api/settings", json=settings).status_code == 200
+    customer.get_by_role("button", name="Leave the chat").click()
+    expect(customer.locator("#status-line")).to_have_text("You left the chat.")
