@@ -700,7 +700,21 @@ def _agent_list(text: str) -> list[int]:
 
 @plan.command("forecast")
 @click.option("--db", required=True, help="The ledger (a SQLite file) whose history to read.")
-@click.option("--day", help="The day to forecast, YYYY-MM-DD (UTC); default the day after.")
+@click.option(
+    "--day", help="The day to forecast, YYYY-MM-DD (local); default the day after the history."
+)
+@click.option(
+    "--timezone",
+    "tz",
+    default="UTC",
+    show_default=True,
+    help="The center's IANA time zone (Europe/Paris): days run from its local midnight.",
+)
+@click.option(
+    "--holidays",
+    help="Special days, YYYY-MM-DD separated by commas: left out of the weekday pattern, and"
+    " forecast from one another.",
+)
 @click.option("--queue", help="Only this queue (default: every queue in the ledger).")
 @click.option("--interval", type=int, default=900, show_default=True, help="Seconds.")
 @click.option(
@@ -720,6 +734,8 @@ def _agent_list(text: str) -> list[int]:
 def forecast_command(
     db: str,
     day: str | None,
+    tz: str,
+    holidays: str | None,
     queue: str | None,
     interval: int,
     half_life: float,
@@ -737,27 +753,32 @@ def forecast_command(
     seasonality), and the agents each interval needs."""
     import datetime as dt
 
-    chart = _chart_path(chart)
-    from joignable.planning.forecast import DAY, history_from_ledger, seasonal, staffing
+    from joignable.planning.forecast import forecast_day, history_from_ledger, staffing, zone
     from joignable.planning.staffing import Target
 
-    h = history_from_ledger(db, interval)
+    chart = _chart_path(chart)
+    local = zone(tz)
+
+    def date_of(text: str, what: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(text.strip())
+        except ValueError:
+            raise ValueError(f"{what} {text!r}: give a date as YYYY-MM-DD") from None
+
+    special = {date_of(d, "--holidays") for d in (holidays or "").split(",") if d.strip()}
+    h = history_from_ledger(db, interval, tz)
     if not h.counts:
         raise ValueError(f"{db}: no contact has arrived in this ledger yet: nothing to learn from")
     if queue is not None and queue not in h.counts:
         raise ValueError(f"no queue {queue!r} in this ledger (queues: {', '.join(h.counts)})")
-    if day is None:
-        start = h.start + h.days * DAY
-    else:
-        try:
-            date = dt.date.fromisoformat(day)
-        except ValueError:
-            raise ValueError(f"--day {day!r}: give a date as YYYY-MM-DD") from None
-        start = dt.datetime(date.year, date.month, date.day, tzinfo=dt.UTC).timestamp()
+    date = h.first_day + dt.timedelta(days=h.days) if day is None else date_of(day, "--day")
     target = Target(sl, within, sl_definition)
     doc: dict[str, Any] = {}
+    starts: list[float] = []
     for q in [queue] if queue is not None else sorted(h.counts):
-        f = seasonal(h.counts[q], h.start, start, half_life=half_life)
+        f = forecast_day(h, q, date, half_life=half_life, special_days=special)
+        assert f.starts is not None
+        starts = [float(t) for t in f.starts]
         handle = aht if aht is not None else h.aht[q]
         if handle is None:
             raise ValueError(f"queue {q!r}: no handled contact to measure AHT from; give --aht")
@@ -773,14 +794,14 @@ def forecast_command(
             "total": float(f.arrivals.sum()),
             "total_std": float(math.sqrt(float((f.std**2).sum()))),
         }
-    day_text = dt.datetime.fromtimestamp(start, dt.UTC).date().isoformat()
+    day_text = date.isoformat()
+    # local wall-clock labels; on the day clocks go back, the repeated hour shows its offset
+    labels = [dt.datetime.fromtimestamp(t, local).strftime("%H:%M") for t in starts]
+    if len(set(labels)) < len(labels):
+        labels = [dt.datetime.fromtimestamp(t, local).strftime("%H:%M%z") for t in starts]
     if chart is not None:
         from joignable.planning import charts
 
-        labels = [
-            dt.datetime.fromtimestamp(start + i * interval, dt.UTC).strftime("%H:%M")
-            for i in range(len(next(iter(doc.values()))["agents"]))
-        ]
         days = [
             charts.DaySeries(
                 f"queue {q}", labels, d["agents"], d["load"], d["productive"] if shrinkage else None
@@ -793,6 +814,10 @@ def forecast_command(
         _echo_json(
             {
                 "day": day_text,
+                "timezone": tz,
+                "special_day": date in special,
+                "intervals": labels,
+                "starts": starts,
                 "interval": interval,
                 "history_days": h.days,
                 "model": model,
@@ -801,15 +826,19 @@ def forecast_command(
             }
         )
         return
-    click.echo(f"forecast for {day_text} (UTC) from {h.days} day(s) of history; {model}")
+    kind = ", a special day" if date in special else ""
+    click.echo(
+        f"forecast for {day_text} ({tz}{kind}) from {h.days} day(s) of history; {model};"
+        f" {len(starts)} intervals"
+    )
     for q, d in doc.items():
         click.echo(
             f"queue {q}: {d['total']:.1f} ± {d['total_std']:.1f} contacts, AHT {d['aht']:.0f} s,"
-            f" {d['weeks']} past same weekday(s); peak {max(d['agents'])} agents"
+            f" {d['weeks']} past {'special day' if date in special else 'same weekday'}(s);"
+            f" peak {max(d['agents'])} agents"
         )
         click.echo("   time   arrivals   ±   agents")
-        for i, (a, e, n) in enumerate(zip(d["arrivals"], d["std"], d["agents"], strict=True)):
-            at = dt.datetime.fromtimestamp(start + i * interval, dt.UTC).strftime("%H:%M")
+        for at, a, e, n in zip(labels, d["arrivals"], d["std"], d["agents"], strict=True):
             click.echo(f"  {at}  {a:9.1f} {e:5.1f} {n:6d}")
     if chart is not None:
         click.echo(f"chart written to {chart}")
