@@ -2,6 +2,9 @@
 // callback, leave. Live over a WebSocket, and by asking /api/chat while that is down; either way
 // it asks for what came after the last message seq it holds, so a page that reconnects (or
 // reloads: the chat is kept in sessionStorage) misses and repeats nothing.
+// While the customer waits, self-service: search the customers' articles, run a guided flow,
+// then "this solved it" (the contact ends as deflected) or "talk to a person" (the agent gets the
+// path and the answers: the customer never repeats themselves).
 "use strict";
 
 (function () {
@@ -74,8 +77,175 @@
       el.disabled = !open;
     }
     if (state.callback) $("callback-form").hidden = true;
+    const waiting = state.status === "waiting" || state.status === "offered";
+    $("self-service").hidden = !(waiting && chat && !chat.handedOver);
     if (!open) stop();
   }
+
+  // -- self-service ----------------------------------------------------------------------------
+  let run = null; // the guided flow in progress
+  let article = null; // the article on screen
+
+  function kb(method, path, body) {
+    return call(method, `/api/chat/${encodeURIComponent(chat.contact)}/kb${path}`, body);
+  }
+
+  function node(tag, text) {
+    const el = document.createElement(tag);
+    if (text !== undefined) el.textContent = text;
+    return el;
+  }
+
+  function showList() {
+    run = null;
+    article = null;
+    $("ss-view").hidden = true;
+    $("ss-list").hidden = false;
+  }
+
+  async function ssSearch(q) {
+    if (!q.trim()) return;
+    try {
+      const lang = document.documentElement.lang;
+      const found = await kb("GET", `/search?${new URLSearchParams({ q, lang })}`);
+      const list = $("ss-results");
+      list.replaceChildren();
+      if (!found.results.length) list.append(node("li", t.ss_none));
+      for (const hit of found.results) {
+        const item = node("li");
+        const open = node("button", hit.title);
+        open.type = "button";
+        open.className = "link";
+        open.setAttribute("aria-describedby", `ss-why-${hit.key.replace(/\W/g, "-")}`);
+        open.addEventListener("click", () => openHit(hit));
+        const kind = node("span", hit.kind === "flow" ? t.ss_guided : t.ss_article);
+        kind.className = "kind";
+        const why = node("small", fill(t.ss_why, { why: hit.why.map((w) => w.text).join(", ") }));
+        why.id = `ss-why-${hit.key.replace(/\W/g, "-")}`;
+        item.append(open, kind, why);
+        list.append(item);
+      }
+      showList();
+      showError("");
+    } catch (err) {
+      showError(err.message);
+    }
+  }
+
+  function showContent(title, content, note) {
+    $("ss-list").hidden = true;
+    $("ss-view").hidden = false;
+    $("ss-title").textContent = title;
+    $("ss-body").textContent = (content && content.body) || "";
+    $("ss-steps").replaceChildren(...((content && content.steps) || []).map((x) => node("li", x)));
+    $("ss-note").textContent = note || "";
+  }
+
+  async function openHit(hit) {
+    try {
+      if (hit.kind === "flow") {
+        showRun(await kb("POST", "/runs", { flow: hit.id }));
+      } else {
+        const found = await kb("GET", `/articles/${encodeURIComponent(hit.id)}`);
+        run = null;
+        article = hit.id;
+        showContent(found.title, found.content, "");
+        $("ss-question").hidden = true;
+        $("ss-back").hidden = true;
+        $("ss-solved").hidden = false;
+      }
+      $("ss-view").focus();
+    } catch (err) {
+      showError(err.message);
+    }
+  }
+
+  function showRun(state) {
+    run = state;
+    article = null;
+    const form = $("ss-question");
+    $("ss-back").hidden = !state.can_go_back;
+    $("ss-solved").hidden = true;
+    if (state.question) {
+      showContent(state.title, null, "");
+      form.hidden = false;
+      $("ss-question-text").textContent = state.question.text;
+      const choices = $("ss-choices");
+      choices.replaceChildren();
+      for (const c of state.question.choices) {
+        const b = node("button", c.label);
+        b.type = "button";
+        b.addEventListener("click", () => answer(c.value));
+        choices.append(b);
+      }
+      $("ss-input-row").hidden = state.question.choices.length > 0;
+      $("ss-input").value = "";
+      const first = choices.querySelector("button") || $("ss-input");
+      first.focus();
+    } else if (state.outcome) {
+      form.hidden = true;
+      const a = state.outcome.article;
+      const note = t["ss_result_" + state.outcome.result] || state.outcome.text || "";
+      showContent(a ? a.title : state.title, a || { body: state.outcome.text }, note);
+      $("ss-solved").hidden = false;
+    } else if (state.handover) {
+      form.hidden = true;
+      showContent(state.title, { body: state.handover.text }, "");
+      human(); // the flow itself says a person is needed
+    }
+  }
+
+  async function answer(value) {
+    try {
+      showRun(await kb("POST", `/runs/${run.run}/answer`, { value }));
+      showError("");
+    } catch (err) {
+      showError(err.message);
+    }
+  }
+
+  async function human() {
+    try {
+      await kb("POST", "/handover", { run: run ? run.run : null });
+      chat.handedOver = true;
+      sessionStorage.setItem(KEY, JSON.stringify(chat));
+      $("self-service").hidden = true;
+      $("status-line").textContent = t.ss_handed_over;
+      await poll(true);
+    } catch (err) {
+      showError(err.message);
+    }
+  }
+
+  $("ss-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    ssSearch($("ss-query").value);
+  });
+
+  $("ss-question").addEventListener("submit", (event) => {
+    event.preventDefault();
+    answer($("ss-input").value);
+  });
+
+  $("ss-back").addEventListener("click", async () => {
+    try {
+      showRun(await kb("POST", `/runs/${run.run}/back`));
+    } catch (err) {
+      showError(err.message);
+    }
+  });
+
+  $("ss-other").addEventListener("click", showList);
+  $("ss-human").addEventListener("click", human);
+
+  $("ss-solved").addEventListener("click", async () => {
+    try {
+      await kb("POST", "/solved", { run: run ? run.run : null, article });
+      await poll(true);
+    } catch (err) {
+      showError(err.message);
+    }
+  });
 
   function addMessages(messages) {
     const list = $("messages");
@@ -171,10 +341,15 @@
         topic: $("topic").value,
         language: form.dataset.language,
       });
-      const saved = { contact: answer.contact, token: answer.token };
+      const problem = $("problem").value.trim();
+      const saved = { contact: answer.contact, token: answer.token, problem };
       sessionStorage.setItem(KEY, JSON.stringify(saved));
       start(saved);
       $("text").focus();
+      if (problem) {
+        $("ss-query").value = problem;
+        ssSearch(problem);
+      }
     } catch (err) {
       showError(err.message);
     } finally {

@@ -1,0 +1,108 @@
+"""Self-service on the customer chat page, in a real browser against a served joignable: a
+customer describes the problem, runs the guided flow (going back a step), says it solved it and
+the contact ends as deflected; another asks for a person mid-flow and the agent, through the
+API, sees every question with the customer's answer."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from joignable.web.accounts import Role
+
+from .conftest import Served
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.set_default_timeout(5000)
+    try:
+        yield page
+    finally:
+        context.close()
+
+
+def _contact(page: Any) -> str:
+    saved = page.evaluate("JSON.parse(sessionStorage.getItem('joignable.chat'))")
+    return str(saved["contact"])
+
+
+def test_a_customer_solves_it_alone_and_the_contact_is_deflected(served: Served, page: Any) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{served.base}/chat")
+    page.get_by_label("Your name").fill("Léa")
+    page.get_by_label("Topic").select_option("tech")
+    page.get_by_label("What is it about? (optional)").fill("internet not working")
+    page.get_by_role("button", name="Start the chat").click()
+    expect(page.locator("#status-line")).to_contain_text("in line")
+    contact = _contact(page)
+    # the problem typed at the start already found the guided flow, saying why
+    results = page.locator("#ss-results li")
+    expect(results.first).to_contain_text("No internet")
+    expect(results.first).to_contain_text('"internet"')
+    page.get_by_role("button", name="No internet").click()
+    expect(page.locator("#ss-question-text")).to_have_text(
+        "What colour is the light on the router?"
+    )
+    page.get_by_role("button", name="Off").click()
+    expect(page.locator("#ss-question-text")).to_contain_text("Restart the router")
+    page.get_by_role("button", name="Previous question").click()
+    expect(page.locator("#ss-question-text")).to_have_text(
+        "What colour is the light on the router?"
+    )
+    page.get_by_role("button", name="Off").click()
+    page.get_by_role("button", name="Yes").click()
+    expect(page.locator("#ss-title")).to_have_text("Restart your router")
+    expect(page.locator("#ss-steps li").first).to_be_visible()
+    page.get_by_role("button", name="This solved it").click()
+    expect(page.locator("#status-line")).to_have_text(
+        "Glad it is solved. The chat is over: thank you!"
+    )
+    sup = served.staff(Role.SUPERVISOR)
+    assert sup.get(f"/api/contacts/{contact}").json()["outcome"] == "deflected"
+    runs = sup.get(f"/api/kb/contacts/{contact}").json()["runs"]
+    assert runs[0]["solved"] and runs[0]["path"][-1]["node"] == "fixed"
+
+
+def test_a_customer_hands_over_and_the_agent_sees_the_answers(served: Served, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(5000)
+        page.goto(f"{served.base}/chat")
+        page.get_by_label("Votre nom").fill("Marc")
+        page.get_by_label("Sujet").select_option("tech")
+        page.get_by_role("button", name="Commencer la discussion").click()
+        expect(page.locator("#status-line")).to_contain_text("dans la file")
+        contact = _contact(page)
+        # while waiting, by keyboard: type the problem and search
+        page.get_by_label("Votre problème").fill("plus d'internet")
+        page.get_by_label("Votre problème").press("Enter")
+        page.get_by_role("button", name="Plus d'internet").click()
+        page.get_by_role("button", name="Blanc").click()
+        expect(page.locator("#ss-question-text")).to_contain_text("câble Ethernet")
+        page.get_by_role("button", name="Parler à un conseiller").click()
+        expect(page.locator("#messages li.system")).to_have_text(
+            "Vous avez demandé un conseiller : il verra vos réponses."
+        )
+        expect(page.locator("#self-service")).to_be_hidden()
+        agent = served.staff(Role.AGENT)
+        seen = agent.get(f"/api/kb/contacts/{contact}").json()
+        packet = seen["handover"]
+        assert packet["query"] == "plus d'internet"
+        assert packet["answered"] == [
+            {"question": "De quelle couleur est le voyant de la box ?", "answer": "Blanc"}
+        ]
+        assert packet["stopped_at"] == "ask_wifi_only" and packet["queue"] == "tech"
+        # still in line for a person, not deflected
+        assert agent.get(f"/api/contacts/{contact}").json()["outcome"] is None
+        page.get_by_role("button", name="Quitter la discussion").click()
+    finally:
+        context.close()
