@@ -65,6 +65,8 @@ def desk(served: Served, browser: Any) -> Iterator[Any]:
     context = _context(browser)
     context.add_init_script(RECORD_EVENTS)
     page = context.new_page()
+    crashes: list[str] = []  # an uncaught exception in the desk's script fails the test
+    page.on("pageerror", lambda exc: crashes.append(str(exc)))
     try:
         page.goto(f"{served.base}/desk")
         expect(page).to_have_url(re.compile(r"/login\?next=/desk$"))  # not logged in yet
@@ -75,6 +77,7 @@ def desk(served: Served, browser: Any) -> Iterator[Any]:
         expect(page).to_have_url(re.compile(r"/desk$"))
         expect(page.locator("#presence-now")).to_have_text("You are away.")
         yield page
+        assert crashes == []
     finally:
         context.close()
         api.put(f"/api/agents/{AGENT}/presence", json={"presence": "away"})
