@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from benchmarks import durable, knowledge, planning, replay, routing
+from benchmarks import durable, knowledge, planning, replay, routing, web_chat, web_contacts
 from benchmarks.scenario import machine
 
 BENCHMARKS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, Any]], str]]] = {
@@ -24,6 +24,8 @@ BENCHMARKS: dict[str, tuple[Callable[..., dict[str, Any]], Callable[[dict[str, A
     "replay": (replay.run, replay.format_result),
     "planning": (planning.run, planning.format_result),
     "knowledge": (knowledge.run, knowledge.format_result),
+    "web_chat": (web_chat.run, web_chat.format_result),
+    "web_contacts": (web_contacts.run, web_contacts.format_result),
 }
 
 QUICK: dict[str, dict[str, Any]] = {
@@ -38,6 +40,8 @@ QUICK: dict[str, dict[str, Any]] = {
     "replay": {"events": 50_000, "watchdogs": (False,)},
     "planning": {"queues": 20, "repeat": 2, "sample": 50, "calls": 20_000, "day_agents": 100},
     "knowledge": knowledge.QUICK,
+    "web_chat": web_chat.QUICK,
+    "web_contacts": web_contacts.QUICK,
 }
 
 

@@ -116,15 +116,14 @@ def serve(
     on_ready: Callable[[Services, list[Login]], None] | None = None,
 ) -> None:
     """Run the API in this process, which holds the center (the single writer of ``db``)."""
-    import uvicorn
-
     from joignable.web.app import create_app
+    from joignable.web.cli import run_server
 
     services = open_services(db, dense_search=True)
     try:
         logins = seed_demo(services)
         if on_ready is not None:
             on_ready(services, logins)
-        uvicorn.run(create_app(services), host=host, port=port, log_level="info")
+        run_server(create_app(services), host=host, port=port)
     finally:
         services.close()

@@ -9,7 +9,7 @@ import random
 from pathlib import Path
 
 import pytest
-from benchmarks import durable, replay, routing, run_all
+from benchmarks import durable, replay, routing, run_all, web_chat, web_contacts
 from benchmarks.scenario import Clock, Driver, build_layout, configure, conservation
 
 from joignable.core.engine import Engine
@@ -97,6 +97,29 @@ def test_replay_rebuilds_the_live_state(tmp_path: Path) -> None:
         assert o["recovery_events"] > 0  # offers released, agents set offline
 
 
+def test_web_chat_delivers_every_message_once(tmp_path: Path) -> None:
+    """A real server and a client process: 5 customers, 3 agents, messages both ways."""
+    r = web_chat.run(
+        chats=5, agents=3, procs=1, duration=3.0, interval=0.5, drain=3.0, tmpdir=str(tmp_path)
+    )
+    assert r["ok"], r
+    assert r["in_conversation"] == 5 and r["completed"] == 5  # every chat wrapped up
+    assert r["lost"] == 0 and r["duplicated"] == 0 and r["errors"] == {}
+    assert r["acknowledged"] >= r["messages"] > 0
+    lat = r["latency_ms"]
+    assert 0 < lat["p50"] <= lat["p99"] <= lat["max"]
+    assert r["clients"]["processes"] == 1 and r["server_cpu"] >= 0
+    assert list(tmp_path.iterdir()) == []  # the ledger is removed
+
+
+def test_web_contacts_are_all_in_the_ledger(tmp_path: Path) -> None:
+    r = web_contacts.run(concurrency=4, procs=1, duration=2.0, warmup=0.5, tmpdir=str(tmp_path))
+    assert r["ok"], r
+    assert r["missing"] == 0 and r["stored"] >= r["acknowledged"] >= r["contacts"] > 0
+    assert r["contacts_per_s"] > 0 and 0 < r["latency_ms"]["p50"] <= r["latency_ms"]["max"]
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_run_all_quick_json(
     capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -115,10 +138,15 @@ def test_run_all_quick_json(
             "day_agents": 20,
         },
         "knowledge": {**run_all.QUICK["knowledge"], "queries": 20, "dense": False},
+        "web_chat": {"chats": 4, "agents": 2, "procs": 1, "duration": 2.0, "interval": 0.5},
+        "web_contacts": {"concurrency": 2, "procs": 1, "duration": 1.0, "warmup": 0.5},
     }
     monkeypatch.setattr(run_all, "QUICK", tiny)
     assert run_all.main(["--quick", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["quick"] is True and out["machine"]["python"]
-    assert set(out["results"]) == {"routing", "durable", "replay", "planning", "knowledge"}
+    assert set(out["results"]) == set(run_all.BENCHMARKS)
+    assert {"routing", "durable", "replay", "planning", "knowledge", "web_chat"} < set(
+        out["results"]
+    )
     assert all(r["ok"] for r in out["results"].values())

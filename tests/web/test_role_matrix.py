@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from joignable.web.accounts import Role
-from joignable.web.app import api_routes, check_guards
+from joignable.web.app import api_routes, chat_routes, check_guards
 
 from .conftest import Org
 
@@ -20,6 +20,7 @@ EVERYONE = frozenset({A, S, G, K})
 READERS = EVERYONE  # configuration is read by all roles
 DESK = frozenset({A, S, G})  # agent actions on the agent's own id; supervisors for anyone
 PUBLIC = "public"
+CUSTOMER = "chat customer"  # a chat token: no staff session is one (401)
 
 PARAMS = {
     "agent_id": "a01",  # the agent user's own agent
@@ -166,6 +167,24 @@ MATRIX: list[tuple[str, str, Any, frozenset[Role] | str]] = [
         {"level": 2},
         {A, S},
     ),
+    ("GET", "/api/chat/topics", None, PUBLIC),
+    ("POST", "/api/chat", {"name": "Léa", "topic": "billing"}, PUBLIC),
+    ("GET", "/api/chat/{contact_id}", None, CUSTOMER),
+    ("POST", "/api/chat/{contact_id}/messages", {"text": "hello"}, CUSTOMER),
+    ("POST", "/api/chat/{contact_id}/callback", {"number": "+33 1 23 45 67 89"}, CUSTOMER),
+    ("POST", "/api/chat/{contact_id}/leave", None, CUSTOMER),
+    ("GET", "/api/agents/{agent_id}/chats/{contact_id}/messages", None, DESK),
+    ("POST", "/api/agents/{agent_id}/chats/{contact_id}/messages", {"text": "hello"}, DESK),
+    ("GET", "/api/contacts/{contact_id}/transcript", None, DESK),
+    # the customer's self-service (web.kb_chat): a chat token too
+    ("GET", "/api/chat/{contact_id}/kb/search", None, CUSTOMER),
+    ("GET", "/api/chat/{contact_id}/kb/articles/{article_id}", None, CUSTOMER),
+    ("POST", "/api/chat/{contact_id}/kb/runs", {"flow": "en-no-internet"}, CUSTOMER),
+    ("GET", "/api/chat/{contact_id}/kb/runs/{run_id}", None, CUSTOMER),
+    ("POST", "/api/chat/{contact_id}/kb/runs/{run_id}/answer", {"value": "yes"}, CUSTOMER),
+    ("POST", "/api/chat/{contact_id}/kb/runs/{run_id}/back", None, CUSTOMER),
+    ("POST", "/api/chat/{contact_id}/kb/solved", {}, CUSTOMER),
+    ("POST", "/api/chat/{contact_id}/kb/handover", {}, CUSTOMER),
     ("DELETE", "/api/session", None, EVERYONE),
 ]
 
@@ -176,11 +195,11 @@ def _call(client: Any, method: str, template: str, body: Any, **params: str) -> 
 
 
 def test_the_matrix_covers_every_route(org: Org) -> None:
-    assert {(m, p) for m, p, _ in api_routes()} == {(m, p) for m, p, _, _ in MATRIX}
+    routes = [*api_routes(), *chat_routes()]
+    assert {(m, p) for m, p, _ in routes} == {(m, p) for m, p, _, _ in MATRIX}
     served = org.app.openapi()["paths"]
-    assert {(m.upper(), p) for p, ops in served.items() for m in ops} == {
-        (m, p) for m, p, _, _ in MATRIX
-    }
+    published = {(m, p) for m, p, route in routes if route.include_in_schema}
+    assert {(m.upper(), p) for p, ops in served.items() for m in ops} == published
 
 
 def test_a_route_without_an_access_rule_stops_the_app() -> None:
@@ -207,6 +226,9 @@ def test_each_role_can_do_exactly_what_it_should(org: Org, role: Role) -> None:
         assert r.status_code < 500, where
         if allowed == PUBLIC:
             assert r.status_code != 403, where  # (the login in the table is a wrong one: 401)
+        elif allowed == CUSTOMER:
+            assert r.status_code == 401, where
+            assert r.json()["error"]["code"] == "unauthenticated", where
         elif role in allowed:
             assert r.status_code not in (401, 403), where
         else:

@@ -26,6 +26,10 @@ def test_no_generated_request_gets_a_server_error(org: Org) -> None:
         "headers": {"X-CSRF-Token": admin.headers["X-CSRF-Token"]},
         "cookies": {"joignable_session": admin.cookies["joignable_session"]},
     }
+    # the customer's routes take a chat token: a real one, for its own contact
+    from fastapi.testclient import TestClient
+
+    chat = TestClient(org.app).post("/api/chat", json={"name": "Léa", "topic": "billing"}).json()
     tested = []
     for result in schema.get_all_operations():
         operation = result.ok()
@@ -41,6 +45,12 @@ def test_no_generated_request_gets_a_server_error(org: Org) -> None:
                 k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"
             }
             case.cookies = {}
+            if case.operation.path.startswith("/api/chat/{contact_id}"):
+                case.headers["X-Chat-Token"] = chat["token"]
+                case.path_parameters = {
+                    **(case.path_parameters or {}),
+                    "contact_id": chat["contact"],
+                }
             r = case.call(**auth)
             where = f"{case.method} {case.formatted_path}: {r.status_code} {r.text[:300]}"
             assert r.status_code < 500, where

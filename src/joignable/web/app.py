@@ -63,7 +63,7 @@ ROUTERS = (
     webhooks_api.router,
 )
 PREFIX = "/api"
-# The web chat's routes: out of the published spec for now (see web.chat_api), guarded all the same.
+# The web chat's routes: the customer's (a chat token, see web.chat_api) and the agent's.
 CHAT_ROUTERS = (chat_api.router, chat_api.staff_router, chat_stream.router, kb_chat.router)
 
 

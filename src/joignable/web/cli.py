@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 if TYPE_CHECKING:  # the CLI starts without loading the web stack
     from joignable.bootstrap import Login
     from joignable.web.services import Services
+
+
+def run_server(app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Serve ``app`` with uvicorn until interrupted: the settings ``joignable serve`` runs with
+    (benchmarks/web_chat.py starts its server through here too, so it measures the same)."""
+    import uvicorn
+
+    # A stream whose client left unnoticed keeps its task: past a few seconds, stop anyway.
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)
 
 
 @click.command("serve")

@@ -1,0 +1,584 @@
+"""Web chat at scale: concurrent chat customers and agents through a real server over loopback.
+
+A server process runs the app as ``joignable serve`` does (uvicorn, the same settings) on a
+fresh SQLite ledger, seeded with one chat queue and ``agents`` agents (each a user of role agent,
+taking up to ``capacity`` chats at once). Client processes (asyncio, httpx for HTTP, websockets
+for the streams) then do what the pages and desktops do:
+
+- each agent logs in (a session cookie and its CSRF token), opens its stream (``/api/stream``),
+  sets itself available, accepts every offer that stream brings, follows each chat it holds on
+  its chat stream and answers each customer message after a short think time;
+- each customer starts a chat (``POST /api/chat``, from its own loopback address: one address
+  may start 20 a minute), follows it on its stream and, once answered, sends a message every
+  ``interval`` seconds on average (exponential gaps).
+
+Once every customer is in conversation the measured window opens for ``duration`` seconds.
+Every message carries a unique id and its send time (``time.monotonic``, one clock for every
+process of the machine), taken just before the POST: its delivery latency is the receipt on the
+other side's stream minus that. Every acknowledged (201) message must arrive exactly once (lost
+and duplicated are counted after a drain). The server's and the clients' CPU over the window come
+from /proc. At the end the customers leave and the agents complete and wrap up each chat.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import math
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from benchmarks.scenario import bench_main, percentile
+
+ROOT = Path(__file__).resolve().parents[1]
+TOPIC = "web"
+PASSWORD = "bench-password"
+STARTS_PER_ADDRESS = 15  # under the server's 20 chat starts a minute per address
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# -- the server process ------------------------------------------------------------------------
+
+
+def seed_org(services: Any, agents: int, capacity: int) -> str:
+    """One chat queue, ``agents`` agents with their logins, and an API token (returned) that may
+    create and read contacts."""
+    from joignable.core.model import AgentConfig, Channel, QueueConfig, Settings
+    from joignable.web.accounts import Role
+
+    center, accounts = services.center, services.accounts
+    center.run("configure", Settings(offer_timeout=60.0, wrapup_limit=120.0))
+    center.run("define_skill", "chat", "Chat")
+    center.run("configure_queue", QueueConfig(id=TOPIC, name="Web", requirements={"chat": 1}))
+    configs = [
+        AgentConfig(
+            id=f"a{i:04d}", name=f"Agent {i}", skills={"chat": 5}, capacity={Channel.CHAT: capacity}
+        )
+        for i in range(agents)
+    ]
+    _, last = center.submit_many([("configure_agent", (c,), {}) for c in configs])
+    center.wait_durable(last)
+    for c in configs:
+        accounts.create_user(c.id, PASSWORD, Role.AGENT, c.name, c.id)
+    _, secret = accounts.create_token("benchmark", ["contacts:write", "contacts:read"], "bench")
+    return str(secret)
+
+
+def serve_child() -> None:
+    """The server: ``python -c 'from benchmarks.web_chat import serve_child; serve_child()'``
+    with its options as one JSON document on stdin.
+    Prints one JSON line (the API token) once seeded, then serves until terminated."""
+    from argon2 import PasswordHasher
+
+    from joignable.bootstrap import open_services
+    from joignable.web.app import create_app
+    from joignable.web.cli import run_server
+
+    cfg = json.loads(sys.stdin.readline())
+    # Logging in is set-up, not what is measured: a cheap hash keeps 300 logins quick.
+    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    services = open_services(cfg["db"], hasher=hasher)
+    try:  # uvicorn stops on SIGTERM
+        token = seed_org(services, cfg["agents"], cfg["capacity"])
+        print(json.dumps({"token": token}), flush=True)
+        sys.stdout = sys.stderr  # uvicorn's access log: the log file, not the closed pipe
+        os.dup2(2, 1)
+        run_server(create_app(services), port=cfg["port"])
+    finally:
+        services.close()
+
+
+class Server:
+    """A server process on a fresh ledger in ``tmp``, listening on a loopback port."""
+
+    def __init__(self, tmp: str, agents: int, capacity: int) -> None:
+        self.db = os.path.join(tmp, "ledger.db")
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a free port
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = open(os.path.join(tmp, "server.log"), "w+b")  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", "from benchmarks.web_chat import serve_child; serve_child()"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            cwd=ROOT,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        cfg = {"db": self.db, "agents": agents, "capacity": capacity, "port": self.port}
+        self.proc.stdin.write((json.dumps(cfg) + "\n").encode())
+        self.proc.stdin.close()
+        line = self.proc.stdout.readline()
+        self.proc.stdout.close()
+        if not line:
+            raise RuntimeError(f"the server did not start:\n{self.tail()}")
+        self.token: str = json.loads(line)["token"]
+        self.pid = self.proc.pid
+        self._wait_healthy()
+
+    def _wait_healthy(self) -> None:
+        import httpx
+
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(self.base + "/api/health", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise RuntimeError(f"the server is not answering:\n{self.tail()}")
+
+    def tail(self) -> str:
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-3000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+# -- the client processes ----------------------------------------------------------------------
+
+
+class Tally:
+    """What one client process saw: latencies in the window, acknowledged and received ids."""
+
+    def __init__(self) -> None:
+        self.go = math.inf
+        self.end = math.inf
+        self.latencies: list[float] = []  # ms, messages sent inside the window
+        self.acked: list[str] = []
+        self.received: Counter[str] = Counter()
+        self.errors: Counter[str] = Counter()
+        self.counter = 0
+
+    def text(self, prefix: str) -> tuple[str, str, float]:
+        self.counter += 1
+        mid = f"{prefix}{self.counter}"
+        now = time.monotonic()
+        return mid, f"bench {mid} {now:.6f}", now
+
+    def receive(self, text: str) -> None:
+        now = time.monotonic()
+        parts = text.split()
+        if len(parts) != 3 or parts[0] != "bench":
+            return
+        self.received[parts[1]] += 1
+        sent = float(parts[2])
+        if self.go <= sent < self.end:
+            self.latencies.append((now - sent) * 1000.0)
+
+    def error(self, what: str) -> None:
+        self.errors[what] += 1
+
+
+async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
+    import httpx
+    from websockets.asyncio.client import connect
+
+    base = cfg["base"]
+    ws_base = "ws" + base[len("http") :]
+    rng = random.Random(cfg["seed"])
+    tally = Tally()
+    prefix = f"p{cfg['index']}-"
+    limits = httpx.Limits(max_connections=cfg["connections"], max_keepalive_connections=None)
+    http = httpx.AsyncClient(base_url=base, limits=limits, timeout=120)
+    go = asyncio.Event()
+    leave = asyncio.Event()
+    tasks: set[asyncio.Task[Any]] = set()
+    answered: dict[str, asyncio.Event] = {}
+    completed = 0
+
+    def spawn(coro: Any) -> None:
+        t = asyncio.ensure_future(coro)
+        tasks.add(t)
+        t.add_done_callback(tasks.discard)
+
+    async def post(url: str, **kw: Any) -> httpx.Response:
+        r = await http.post(url, **kw)
+        if r.status_code >= 400:
+            tally.error(f"{r.status_code} {r.json().get('code', '')}")
+        return r
+
+    # -- an agent ------------------------------------------------------------------------------
+
+    async def send_reply(aid: str, contact: str, headers: dict[str, str]) -> None:
+        await asyncio.sleep(rng.uniform(*cfg["think"]))
+        if time.monotonic() >= tally.end:
+            return
+        mid, text, _ = tally.text(prefix)
+        r = await post(
+            f"/api/agents/{aid}/chats/{contact}/messages", json={"text": text}, headers=headers
+        )
+        if r.status_code == 201:
+            tally.acked.append(mid)
+
+    async def hold(aid: str, contact: str, headers: dict[str, str], cookie: str) -> None:
+        nonlocal completed
+        r = await post(f"/api/agents/{aid}/offers/{contact}/accept", headers=headers)
+        if r.status_code != 200:
+            return
+        url = f"{ws_base}/api/agents/{aid}/chats/{contact}/stream"
+        async with connect(url, additional_headers={"Cookie": cookie}, max_queue=None) as ws:
+            async for raw in ws:
+                m = json.loads(raw)
+                if m["type"] != "message":
+                    continue
+                msg = m["message"]
+                if msg["sender"] == "customer":
+                    tally.receive(msg["text"])
+                    spawn(send_reply(aid, contact, headers))
+                elif msg["sender"] == "system" and msg["text"] in (
+                    "customer_left",
+                    "customer_gone",
+                ):
+                    break
+        await post(f"/api/agents/{aid}/contacts/{contact}/complete", headers=headers)
+        r = await post(
+            f"/api/agents/{aid}/wrapups/{contact}", json={"disposition": "ok"}, headers=headers
+        )
+        completed += r.status_code == 200
+
+    async def agent(aid: str) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=120) as login:  # its own cookie jar
+            r = await login.post("/api/session", json={"username": aid, "password": PASSWORD})
+            r.raise_for_status()
+            cookie = f"joignable_session={r.cookies['joignable_session']}"
+        headers = {"Cookie": cookie, "X-CSRF-Token": r.json()["csrf_token"]}
+        async with connect(
+            f"{ws_base}/api/stream", additional_headers={"Cookie": cookie}, max_queue=None
+        ) as ws:
+            r = await http.put(
+                f"/api/agents/{aid}/presence", json={"presence": "available"}, headers=headers
+            )
+            r.raise_for_status()
+            async for raw in ws:
+                m = json.loads(raw)
+                if m["type"] == "offer_made" and m["event"]["agent"] == aid:
+                    spawn(hold(aid, m["event"]["contact"], headers, cookie))
+
+    # -- a customer ----------------------------------------------------------------------------
+
+    async def customer(i: int, starter: httpx.AsyncClient) -> None:
+        r = await starter.post("/api/chat", json={"name": f"Customer {i}", "topic": TOPIC})
+        if r.status_code != 201:
+            tally.error(f"start {r.status_code} {r.text[:80]}")
+            return
+        body = r.json()
+        contact, token = body["contact"], body["token"]
+        headers = {"X-Chat-Token": token}
+        here = answered[contact] = asyncio.Event()
+        async with connect(f"{ws_base}/api/chat/{contact}/stream", max_queue=None) as ws:
+            await ws.send(json.dumps({"token": token}))
+
+            async def talk() -> None:
+                await here.wait()
+                await go.wait()
+                while True:
+                    await asyncio.sleep(rng.expovariate(1.0 / cfg["interval"]))
+                    if time.monotonic() >= tally.end:
+                        break
+                    mid, text, _ = tally.text(prefix)
+                    r = await post(
+                        f"/api/chat/{contact}/messages", json={"text": text}, headers=headers
+                    )
+                    if r.status_code == 201:
+                        tally.acked.append(mid)
+                await leave.wait()
+                await post(f"/api/chat/{contact}/leave", headers=headers)
+
+            talking = asyncio.ensure_future(talk())
+            async for raw in ws:
+                m = json.loads(raw)
+                if m["type"] == "state" and m["state"]["status"] == "connected":
+                    here.set()
+                elif m["type"] == "message" and m["message"]["sender"] == "agent":
+                    tally.receive(m["message"]["text"])
+                elif m["type"] == "message" and m["message"]["text"] == "customer_left":
+                    break
+            await talking
+
+    # -- ramp up, wait for the go, run, drain, leave --------------------------------------------
+
+    agents: list[str] = cfg["agents"]
+    customers: list[int] = cfg["customers"]
+    for aid in agents:
+        spawn(agent(aid))
+    starters = []
+    for k in range(0, len(customers), STARTS_PER_ADDRESS):
+        n = cfg["index"] * 1000 + k // STARTS_PER_ADDRESS + 1
+        local = f"127.{n // 65536 % 256}.{n // 256 % 256}.{n % 256 or 1}"
+        transport = httpx.AsyncHTTPTransport(local_address=local)
+        starters.append(httpx.AsyncClient(base_url=base, transport=transport, timeout=120))
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(cfg["agents_first"])  # the agents log in before the customers come
+    for k, i in enumerate(customers):
+        spawn(customer(i, starters[k // STARTS_PER_ADDRESS]))
+        await asyncio.sleep(cfg["start_gap"])
+    t_ready = time.monotonic() + cfg["ramp_timeout"]
+    while len(answered) < len(customers) or not all(e.is_set() for e in answered.values()):
+        if time.monotonic() > t_ready:
+            break
+        await asyncio.sleep(0.1)
+    ready = sum(e.is_set() for e in answered.values())
+    print(json.dumps({"ready": ready}), flush=True)
+    line = await loop.run_in_executor(None, sys.stdin.readline)
+    tally.go, tally.end = json.loads(line)["window"]
+    go.set()
+    await asyncio.sleep(max(0.0, tally.end - time.monotonic()) + cfg["drain"])
+    print(json.dumps({"drained": True}), flush=True)
+    await loop.run_in_executor(None, sys.stdin.readline)  # every process drained
+    leave.set()
+    deadline = time.monotonic() + 60
+    while tasks and time.monotonic() < deadline:
+        pending = [t for t in tasks if not t.done()]
+        if all(t.get_coro().__name__ == "agent" for t in pending):  # type: ignore[union-attr]
+            break
+        await asyncio.sleep(0.1)
+    for t in list(tasks):
+        t.cancel()
+    for c in starters:
+        await c.aclose()
+    await http.aclose()
+    return {
+        "ready": ready,
+        "latencies": tally.latencies,
+        "acked": tally.acked,
+        "received": dict(tally.received),
+        "errors": dict(tally.errors),
+        "completed": completed,
+    }
+
+
+def client_child() -> None:
+    """A client process: its share of agents and customers as one JSON line on stdin; prints a
+    ready line, waits for the window, prints a drained line, waits, then prints its tally."""
+    cfg = json.loads(sys.stdin.readline())
+    result = asyncio.run(_client(cfg))
+    print(json.dumps(result), flush=True)
+
+
+# -- the orchestration -------------------------------------------------------------------------
+
+
+def _read(proc: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
+    """The next JSON line a child prints (within ``timeout`` seconds)."""
+    import select
+
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    line = proc.stdout.readline() if ready else b""
+    if not line:
+        raise RuntimeError(f"client process {proc.pid} said nothing (exit {proc.poll()})")
+    out: dict[str, Any] = json.loads(line)
+    return out
+
+
+def _tell(proc: subprocess.Popen[bytes], doc: dict[str, Any]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write((json.dumps(doc) + "\n").encode())
+    proc.stdin.flush()
+
+
+def run(
+    *,
+    chats: int = 2000,
+    agents: int = 300,
+    capacity: int | None = None,
+    procs: int = 2,
+    duration: float = 60.0,
+    interval: float = 10.0,
+    think: tuple[float, float] = (0.5, 2.0),
+    drain: float = 4.0,
+    start_gap: float = 0.002,
+    ramp_timeout: float = 300.0,
+    seed: int = 42,
+    tmpdir: str | None = None,
+) -> dict[str, Any]:
+    """``capacity`` (chats per agent) defaults to what seats every customer at once."""
+    if capacity is None:
+        capacity = max(1, math.ceil(chats / agents))
+    tmp = tempfile.mkdtemp(prefix="joignable-webchat-", dir=tmpdir)
+    server: Server | None = None
+    clients: list[subprocess.Popen[bytes]] = []
+    load = os.getloadavg()
+    try:
+        t0 = time.perf_counter()
+        server = Server(tmp, agents, capacity)
+        agent_ids = [f"a{i:04d}" for i in range(agents)]
+        for k in range(procs):
+            proc = subprocess.Popen(
+                [sys.executable, "-c", "from benchmarks.web_chat import client_child as c; c()"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                cwd=ROOT,
+                env={**os.environ, "PYTHONPATH": str(ROOT)},
+            )
+            clients.append(proc)
+            _tell(
+                proc,
+                {
+                    "index": k,
+                    "base": server.base,
+                    "seed": seed * 1000 + k,
+                    "agents": agent_ids[k::procs],
+                    "customers": list(range(chats))[k::procs],
+                    "interval": interval,
+                    "think": think,
+                    "drain": drain,
+                    "start_gap": start_gap * procs,
+                    "agents_first": 2.0 + agents / 200,
+                    "ramp_timeout": ramp_timeout,
+                    "connections": 400,
+                },
+            )
+        ready = sum(_read(p, ramp_timeout + 120)["ready"] for p in clients)
+        ramp_s = time.perf_counter() - t0
+        cpu0 = [cpu_seconds(server.pid), *(cpu_seconds(p.pid) for p in clients)]
+        start = time.monotonic() + 0.5
+        window = [start, start + duration]
+        for p in clients:
+            _tell(p, {"window": window})
+        time.sleep(max(0.0, window[1] - time.monotonic()))
+        cpu1 = [cpu_seconds(server.pid), *(cpu_seconds(p.pid) for p in clients)]
+        load_after = os.getloadavg()
+        for p in clients:
+            _read(p, drain + 120)
+        for p in clients:
+            _tell(p, {"leave": True})
+        t1 = time.perf_counter()
+        tallies = [_read(p, 180) for p in clients]
+        leave_s = time.perf_counter() - t1
+    finally:
+        for p in clients:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
+        if server is not None:
+            server.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    lat = sorted(x for t in tallies for x in t["latencies"])
+    acked = [m for t in tallies for m in t["acked"]]
+    received: Counter[str] = Counter()
+    for t in tallies:
+        received.update(t["received"])
+    acked_set = set(acked)
+    lost = sum(1 for m in acked_set if m not in received)
+    duplicated = sum(n - 1 for n in received.values() if n > 1)
+    errors: Counter[str] = Counter()
+    for t in tallies:
+        errors.update(t["errors"])
+    span = duration
+    server_cpu = (cpu1[0] - cpu0[0]) / span
+    clients_cpu = sum(b - a for a, b in zip(cpu0[1:], cpu1[1:], strict=True)) / span
+
+    def ms(p: float) -> float:
+        return round(percentile(lat, p), 1) if lat else 0.0
+
+    return {
+        "benchmark": "web_chat",
+        "params": {
+            "chats": chats,
+            "agents": agents,
+            "capacity": capacity,
+            "duration_s": duration,
+            "interval_s": interval,
+            "think_s": list(think),
+            "seed": seed,
+        },
+        "clients": {"processes": procs, "cpus": os.cpu_count(), "library": "httpx + websockets"},
+        "load_before": [round(x, 2) for x in load],
+        "load_after": [round(x, 2) for x in load_after],
+        "ramp_s": round(ramp_s, 1),
+        "leave_s": round(leave_s, 1),
+        "in_conversation": ready,
+        "messages": len(lat),
+        "messages_per_s": round(len(lat) / span, 1),
+        "latency_ms": {
+            "p50": ms(50),
+            "p90": ms(90),
+            "p99": ms(99),
+            "max": round(lat[-1], 1) if lat else 0.0,
+        },
+        "acknowledged": len(acked),
+        "lost": lost,
+        "duplicated": duplicated,
+        "unacknowledged_delivered": sum(1 for m in received if m not in acked_set),
+        "errors": dict(errors),
+        "completed": sum(t["completed"] for t in tallies),
+        "server_cpu": round(server_cpu, 2),  # cores (1.0: one core busy all the window)
+        "clients_cpu": round(clients_cpu, 2),
+        "goal": {"p99_ms": 100.0},
+        "meets_goal": bool(lat) and percentile(lat, 99) < 100.0,
+        "ok": ready == chats and lost == 0 and duplicated == 0 and bool(lat),
+    }
+
+
+def format_result(r: dict[str, Any]) -> str:
+    p, lat, c = r["params"], r["latency_ms"], r["clients"]
+    return (
+        f"web chat: {p['chats']:,} customers, {p['agents']} agents ({p['capacity']} chats each), "
+        f"{r['in_conversation']:,} in conversation after {r['ramp_s']} s; "
+        f"{r['messages']:,} messages in {p['duration_s']:.0f} s ({r['messages_per_s']}/s): "
+        f"delivery p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms, "
+        f"max {lat['max']} ms; lost {r['lost']}, duplicated {r['duplicated']}; "
+        f"server CPU {r['server_cpu']} cores, clients {r['clients_cpu']} cores "
+        f"({c['processes']} client processes, {c['cpus']} CPUs); "
+        f"load {r['load_before'][0]} -> {r['load_after'][0]}; "
+        f"{'meets' if r['meets_goal'] else 'misses'} p99 < {r['goal']['p99_ms']:.0f} ms"
+        + (f"; errors {r['errors']}" if r["errors"] else "")
+    )
+
+
+QUICK: dict[str, Any] = {"chats": 200, "agents": 30, "duration": 15.0}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    def options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--chats", type=int)
+        p.add_argument("--agents", type=int)
+        p.add_argument("--capacity", type=int, help="chats per agent (default: seats everyone)")
+        p.add_argument("--procs", type=int, help="client processes")
+        p.add_argument("--duration", type=float, help="the measured window, seconds")
+        p.add_argument("--interval", type=float, help="mean seconds between a customer's messages")
+        p.add_argument("--tmpdir", default=None, help="where the ledger file goes (a real disk)")
+
+    def kwargs(a: argparse.Namespace) -> dict[str, Any]:
+        names = ("chats", "agents", "capacity", "procs", "duration", "interval", "tmpdir")
+        return {n: getattr(a, n) for n in names if getattr(a, n) is not None}
+
+    return bench_main(argv, __doc__, run, format_result, QUICK, options, kwargs)
+
+
+if __name__ == "__main__":
+    main()
