@@ -33,6 +33,7 @@ from joignable.web.auth import GUARD
 from joignable.web.schemas import msgspec_components
 from joignable.web.services import Services
 from joignable.web.staff_pages import install as install_staff_pages
+from joignable.web.wallboard_page import install as install_wallboard
 
 log = logging.getLogger("joignable.web")
 
@@ -154,6 +155,7 @@ def create_app(services: Services) -> FastAPI:
     planning_api.install_page(app)  # /planner: staffing and cost for supervisors (logged in)
     chat_page.install(app)  # the customer's page and its assets (no API: public by design)
     install_staff_pages(app)  # /login and /desk: pages over the guarded API
+    install_wallboard(app)  # /wallboard: supervisors and admins (logged in)
     kb_page.install(app)  # /kb: the experts' and supervisors' page (logged in)
 
     def openapi() -> dict[str, Any]:
