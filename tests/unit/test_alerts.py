@@ -317,3 +317,15 @@ def test_waiting_longer_never_clears_a_wait_alert(
         }
 
     assert seen(NOW + t) <= seen(NOW + t + dt)
+
+
+def test_the_user_guide_lists_every_code_and_threshold() -> None:
+    import dataclasses
+    from pathlib import Path
+
+    guide = (Path(__file__).parents[2] / "docs" / "wallboard.md").read_text()
+    for code in CODES:
+        assert f"| `{code}` |" in guide, code
+    names = {"sl" if f.name == "sl_definition" else f.name for f in dataclasses.fields(AlertConfig)}
+    for name in names:
+        assert f"| `{name}` |" in guide, name
