@@ -296,12 +296,17 @@ def test_a_second_chat_arrives_while_one_is_open(served: Served, desk: Any, cust
     assert sorted(c["contact"] for c in work["contacts"]) == sorted([str(first), second])
 
     # the keyboard moves between the conversations; a message reaches the right customer
+    customer.get_by_label("Your message").fill("Anyone there?")
+    customer.get_by_label("Your message").press("Enter")
+    expect(desk.get_by_role("tab", name="Inès (Billing)")).to_contain_text("1 new")
     desk.get_by_label("Your message").fill("A draft for cust-42")
     desk.get_by_role("tab", name="cust-42 (Billing)").focus()
     desk.keyboard.press("ArrowLeft")
     expect(desk.get_by_role("tab", name="Inès (Billing)")).to_be_focused()
     expect(desk.locator("#conversation")).to_have_attribute("data-contact-id", str(first))
     expect(desk.get_by_label("Your message")).to_have_value("")
+    expect(desk.locator("#messages li.customer .text")).to_have_text("Anyone there?")
+    expect(desk.get_by_role("tab", name="Inès (Billing)")).not_to_contain_text("new")
     desk.get_by_label("Your message").fill("Still with you, Inès.")
     desk.get_by_label("Your message").press("Enter")
     expect(customer.locator("#messages li.agent .text")).to_have_text("Still with you, Inès.")

@@ -22,8 +22,8 @@
   let skew = 0; // the center's clock minus the browser's, in seconds
   let presence = null; // the presence last shown
   let offers = []; // from the last snapshot
-  let queueNames = {};
-  const convs = new Map(); // contact id -> conversation (see conv())
+  const queueNames = {};
+  const convs = new Map(); // contact id -> conversation (see ensure())
   let focused = null; // the contact id shown in #conversation
   let announcedOffers = new Set();
 
@@ -63,6 +63,7 @@
   // Run an action from a button: errors are shown, the snapshot is refreshed either way.
   async function act(fn) {
     showError("");
+    $("notice").textContent = "";
     try {
       return await fn();
     } catch (err) {
@@ -98,6 +99,7 @@
     stream.onclose = (close) => {
       stream = null;
       if (close.code === 4401) return toLogin();
+      if (close.code === 4403) return showError(close.reason || "forbidden"); // not an agent now
       $("stream-status").hidden = false;
       streamRetry = Math.min(streamRetry + 1, 6);
       setTimeout(openStream, 250 * 2 ** streamRetry);
@@ -300,7 +302,10 @@
     conv.socket = socket;
     socket.onmessage = (message) => {
       const m = JSON.parse(message.data);
-      if (m.type === "message") addMessage(conv, m.message);
+      if (m.type === "message") {
+        conv.last = Math.max(conv.last, m.message.seq); // the stream's own position
+        addMessage(conv, m.message);
+      }
       else if (m.type === "state") {
         conv.left = !!m.state.customer_left;
         if (conv.id === focused) renderNote(conv);
@@ -313,7 +318,8 @@
       if (close.code === 4403 || close.code === 4401) return refreshSoon(); // no longer ours
       if (convs.get(conv.id) === conv && conv.phase === "connected") {
         conv.retry = Math.min(conv.retry + 1, 6);
-        setTimeout(() => conv.phase === "connected" && follow(conv), 250 * 2 ** conv.retry);
+        const stillOurs = () => convs.get(conv.id) === conv && conv.phase === "connected";
+        setTimeout(() => stillOurs() && follow(conv), 250 * 2 ** conv.retry);
       }
     };
   }
@@ -324,10 +330,11 @@
     if (socket) socket.close();
   }
 
+  // From the stream, or the answer to one's own message (which may come before the stream has
+  // delivered an earlier one: only the stream moves conv.last, the map drops duplicates).
   function addMessage(conv, m) {
-    if (m.seq <= conv.last || conv.messages.has(m.seq)) return; // seen already
+    if (conv.messages.has(m.seq)) return; // seen already
     conv.messages.set(m.seq, m);
-    conv.last = Math.max(conv.last, m.seq);
     if (m.sender === "system" && m.text === "customer_left") conv.left = true;
     if (conv.id === focused) {
       appendMessage(m);
@@ -385,7 +392,7 @@
       if (conv.unread && !selected) {
         const badge = document.createElement("span");
         badge.className = "badge";
-        badge.textContent = String(conv.unread);
+        badge.textContent = fill(t.unread, { n: conv.unread });
         tab.append(badge);
       }
       tab.addEventListener("click", () => focus(conv.id));
