@@ -232,3 +232,75 @@ def test_callback_traffic_is_refused() -> None:
     )
     with pytest.raises(ValueError, match="voice, chat or e-mail"):
         run_twin(bad)
+
+
+def _callback_day(share: float, reach: float, seed: int = 3) -> object:
+    center = single_queue(
+        [70.0] * 16 + [0.0] * 4,  # an hour with no arrivals: the agents make the last callbacks
+        [8],
+        sim.exponential(120),
+        patience=sim.exponential(60),
+        callback_share=share,
+        reach=reach,
+    )
+    return run_twin(center, seed=seed)
+
+
+def test_impatient_customers_ask_for_callbacks_and_every_one_is_accounted_for() -> None:
+    # Overloaded (9.3 Erlangs on 8 agents): many run out of patience. Half ask to be called
+    # back, and a callback attempt reaches the customer 70 % of the time (3 attempts at most).
+    r = _callback_day(0.5, 0.7)
+    assert r.refused == 0 and r.audit.ok, r.audit.text()  # type: ignore[attr-defined]
+    k = r.kpis.totals("q")  # type: ignore[attr-defined]
+    assert k.callbacks_requested > 50 and k.abandoned > 50
+    # every callback was made, or failed at its last attempt
+    assert k.open == 0 and k.callbacks_completed + k.callbacks_failed == k.callbacks_requested
+    assert k.callbacks_failed > 0
+    failed = [e for e in r.events if isinstance(e, ev.CallbackAttemptFailed)]  # type: ignore[attr-defined]
+    assert len(failed) >= 3 * k.callbacks_failed  # each failed callback rang out 3 times
+    assert {e.attempt for e in failed} == {1, 2, 3}
+    # the other half hung up: about as many as asked for a callback
+    assert 0.6 < k.callbacks_requested / k.abandoned < 1.6
+    day = r.summary()["queues"]["q"]  # type: ignore[attr-defined]
+    assert day["callbacks_requested"] == k.callbacks_requested
+
+
+def test_with_every_customer_asking_and_reached_nobody_abandons() -> None:
+    r = _callback_day(1.0, 1.0)
+    k = r.kpis.totals("q")  # type: ignore[attr-defined]
+    assert r.audit.ok and k.abandoned == 0 and k.callbacks_failed == 0  # type: ignore[attr-defined]
+    assert k.callbacks_completed == k.callbacks_requested > 100
+    assert k.handled + k.callbacks_completed == k.offered  # served at once, or called back
+    # the same customers without callbacks: as many arrive, and the impatient ones hang up
+    plain = _callback_day(0.0, 1.0).kpis.totals("q")  # type: ignore[attr-defined]
+    assert plain.offered == k.offered and plain.abandoned > 100 and plain.callbacks_requested == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"callback_share": 1.5}, "callback_share must be between 0 and 1"),
+        ({"reach": -0.1}, "reach must be between 0 and 1"),
+        ({"callback_share": 0.5, "patience": None}, "callbacks are asked for at the patience"),
+    ],
+)
+def test_bad_callback_traffic_is_refused(change: dict[str, object], message: str) -> None:
+    import dataclasses
+
+    center = single_queue([1.0], [1], sim.exponential(60), patience=sim.exponential(60))
+    traffic = dataclasses.replace(center.traffic[0], **change)
+    with pytest.raises(ValueError, match=message):
+        run_twin(dataclasses.replace(center, traffic=[traffic]))
+
+
+def test_callbacks_need_a_queue_that_takes_them() -> None:
+    import dataclasses
+
+    import msgspec
+
+    center = single_queue(
+        [1.0], [1], sim.exponential(60), patience=sim.exponential(60), callback_share=0.5
+    )
+    closed = msgspec.structs.replace(center.queues[0], callbacks_allowed=False)
+    with pytest.raises(ValueError, match="does not take callbacks"):
+        run_twin(dataclasses.replace(center, queues=[closed]))

@@ -147,3 +147,23 @@ def test_center_and_single_queue_options_exclude_each_other(tmp_path: Path) -> N
     assert r.exit_code == 2 and "not both" in r.stderr
     r = run("--arrivals", "10")
     assert r.exit_code == 2 and "--agents" in r.stderr
+
+
+def test_twin_with_callbacks_from_the_command_line() -> None:
+    common = ["--arrivals", "70,70,70,70,0,0", "--aht", "120", "--agents", "8", "--patience", "60"]
+    r = run(*common, "--callback-share", "0.5", "--reach", "0.7", "--json")
+    assert r.exit_code == 0, r.output
+    doc = json.loads(r.stdout)
+    day = doc["day"]
+    assert doc["audit"]["ok"] and day["callbacks_requested"] > 0
+    assert day["callbacks_completed"] + day["callbacks_failed"] == day["callbacks_requested"]
+    text = run(*common, "--callback-share", "0.5")
+    assert text.exit_code == 0 and "  callbacks: " in text.stdout
+    for bad, message in (
+        (["--callback-share", "2"], "callback_share must be between 0 and 1"),
+        (["--reach", "1.5"], "reach must be between 0 and 1"),
+    ):
+        refused = run(*common, *bad)
+        assert refused.exit_code == 2 and message in refused.stderr
+    no_patience = run("--arrivals", "10", "--aht", "120", "--agents", "2", "--callback-share", "1")
+    assert no_patience.exit_code == 2 and "patience" in no_patience.stderr

@@ -567,6 +567,21 @@ def simulate_command(
     help="How the routing core picks among free agents.",
 )
 @click.option("--answer-delay", type=float, default=0.0, show_default=True, help="Ring, seconds.")
+@click.option(
+    "--callback-share",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Of the customers whose patience runs out, the share who ask to be called back"
+    " (keeping their place) instead of hanging up; needs --patience.",
+)
+@click.option(
+    "--reach",
+    type=float,
+    default=1.0,
+    show_default=True,
+    help="Chance that a callback attempt reaches the customer.",
+)
 @click.option("--within", type=float, default=20.0, show_default=True, help="T, in seconds.")
 @click.option("--short-abandon", type=float, default=5.0, show_default=True, help="S, seconds.")
 @click.option("--seed", type=int, default=0, show_default=True)
@@ -585,6 +600,8 @@ def twin_command(
     wrapup: float,
     strategy: str,
     answer_delay: float,
+    callback_share: float,
+    reach: float,
     within: float,
     short_abandon: float,
     seed: int,
@@ -600,6 +617,8 @@ def twin_command(
     if center_file is not None:
         if arrivals is not None or agents is not None or aht is not None:
             raise ValueError("give either --center or --arrivals, --aht and --agents, not both")
+        if callback_share or reach != 1.0:
+            raise ValueError("with --center, give callback_share and reach in its traffic")
         center = center_from_json(center_file.read())
     else:
         if arrivals is None or agents is None or aht is None:
@@ -617,6 +636,8 @@ def twin_command(
             short_abandon=short_abandon,
             strategy=Strategy(strategy),
             answer_delay=answer_delay,
+            callback_share=callback_share,
+            reach=reach,
         )
     r = run_twin(center, seed=seed)
     summary = r.summary()
@@ -678,6 +699,11 @@ def twin_command(
             f" {d['abandoned']} ({pct(d['abandon_rate'])}), still open {d['open']}"
         )
         asa = d["asa"]
+        if d["callbacks_requested"]:
+            click.echo(
+                f"  callbacks: {d['callbacks_requested']} asked for, {d['callbacks_completed']}"
+                f" made, {d['callbacks_failed']} not reached at any attempt"
+            )
         click.echo(f"  ASA (answered)     {'none' if asa is None else f'{asa:.2f} s'}")
         click.echo(f"  service level within {within_text}:")
         for name in PLANNING_SL:

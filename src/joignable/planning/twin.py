@@ -36,14 +36,24 @@ from joignable.planning.simulate import Dist
 DAY0 = 1_700_438_400.0  # Monday 2023-11-20 00:00 UTC: the twin's day starts here by default
 
 # Actions on the heap, in the order they run when they share an instant.
-_SHIFT_START, _ARRIVE, _ACCEPT, _COMPLETE, _END_WRAPUP, _ABANDON, _SHIFT_END = range(7)
+_SHIFT_START, _ARRIVE, _ACCEPT, _COMPLETE, _NOT_REACHED, _END_WRAPUP, _ABANDON, _SHIFT_END = range(
+    8
+)
+RING = 30.0  # seconds an agent lets a callback ring before calling it not reached
 
 
 @dataclass(frozen=True)
 class Traffic:
     """Contacts arriving at one queue: ``arrivals[k]`` expected in interval ``k`` (a Poisson
     count, spread uniformly over the interval), each with a handle time (talk), a wrap-up time
-    (None: none) and a patience (None: nobody abandons)."""
+    (None: none) and a patience (None: nobody abandons).
+
+    Callbacks: when its patience runs out, a waiting customer asks to be called back with
+    probability ``callback_share`` (keeping its place in line) instead of hanging up. An agent
+    who takes the callback reaches the customer with probability ``reach`` at each attempt
+    (talk, then wrap-up), else lets it ring ``RING`` seconds and reports it not reached: the
+    core plans another attempt (``Settings.callback_retry_delay``, up to
+    ``callback_max_attempts``) or ends it as a failed callback."""
 
     queue: str
     arrivals: Sequence[float]
@@ -51,6 +61,8 @@ class Traffic:
     patience: Dist | None = None
     wrapup: Dist | None = None
     channel: Channel = Channel.VOICE
+    callback_share: float = 0.0
+    reach: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +109,16 @@ class TwinCenter:
             a = np.asarray(t.arrivals, dtype=np.float64)
             if a.ndim != 1 or not np.all(np.isfinite(a) & (a >= 0)):
                 raise ValueError(f"queue {t.queue!r}: arrivals must be numbers, 0 or more")
+            for name in ("callback_share", "reach"):
+                v = getattr(t, name)
+                if not (isinstance(v, int | float) and 0 <= v <= 1):
+                    raise ValueError(f"queue {t.queue!r}: {name} must be between 0 and 1")
+            if t.callback_share > 0:
+                q = next(q for q in self.queues if q.id == t.queue)
+                if t.patience is None:
+                    raise ValueError(f"queue {t.queue!r}: callbacks are asked for at the patience")
+                if not q.callbacks_allowed:
+                    raise ValueError(f"queue {t.queue!r} does not take callbacks")
         for s in self.shifts:
             if s.agent not in agents:
                 raise ValueError(f"shift for unknown agent {s.agent!r}")
@@ -128,6 +150,9 @@ class TwinResult:
                 "abandoned": k.abandoned,
                 "open": k.open,
                 "abandon_rate": k.abandoned / k.offered if k.offered else None,
+                "callbacks_requested": k.callbacks_requested,
+                "callbacks_completed": k.callbacks_completed,
+                "callbacks_failed": k.callbacks_failed,
                 "asa": k.asa,
                 "aht": k.aht,
                 "sl": dict(k.sl),
@@ -174,6 +199,7 @@ def run_twin(center: TwinCenter, *, seed: int = 0, start: float = DAY0) -> TwinR
     offered_to: dict[str, int] = {}
     connected: set[str] = set()
     in_wrapup: set[tuple[str, str]] = set()
+    wants_callback: set[str] = set()  # will ask for a callback at their patience
 
     def observe(events: list[ev.Event]) -> None:
         now = clock.now
@@ -186,8 +212,19 @@ def run_twin(center: TwinCenter, *, seed: int = 0, start: float = DAY0) -> TwinR
             elif isinstance(e, ev.OfferAccepted):
                 offered_to.pop(e.contact, None)
                 connected.add(e.contact)
-                q = traffic.get(engine.state.contacts[e.contact].queue)
-                push(now + _draw(q.handle if q else None, rng), _COMPLETE, e.agent, e.contact)
+                contact = engine.state.contacts[e.contact]
+                q = traffic.get(contact.queue)
+                if (
+                    contact.route_channel is Channel.CALLBACK
+                    and q is not None
+                    and q.reach < 1
+                    and rng.random() >= q.reach
+                ):
+                    push(now + RING, _NOT_REACHED, e.agent, e.contact)
+                else:
+                    push(now + _draw(q.handle if q else None, rng), _COMPLETE, e.agent, e.contact)
+            elif isinstance(e, ev.CallbackAttemptFailed):
+                connected.discard(e.contact)  # back in line for its next attempt, or ended
             elif isinstance(e, ev.ContactEnded):
                 offered_to.pop(e.contact, None)
                 connected.discard(e.contact)
@@ -253,13 +290,22 @@ def run_twin(center: TwinCenter, *, seed: int = 0, start: float = DAY0) -> TwinR
             if live and line.patience and res.contact not in connected:
                 impatient.add(res.contact)
                 push(clock.now + _draw(line.patience, rng), _ABANDON, res.contact)
+                if line.callback_share > 0 and rng.random() < line.callback_share:
+                    wants_callback.add(res.contact)
         elif kind == _ACCEPT:
             if offered_to.get(b) == serial:
                 command("accept", a, b)
         elif kind == _ABANDON:
-            # still holding (waiting or ringing): the customer hangs up
+            # still holding (waiting or ringing): the customer hangs up, or asks to be called
             if a in impatient and a not in connected:
-                command("abandon", a)
+                impatient.discard(a)
+                if a in wants_callback:
+                    command("request_callback", a, f"+1 555 {len(log):09d}")
+                else:
+                    command("abandon", a)
+        elif kind == _NOT_REACHED:
+            if b in connected:
+                command("callback_not_reached", a, b)
         elif kind == _COMPLETE:
             if a and b in connected:
                 command("complete", a, b)
@@ -316,6 +362,8 @@ def single_queue(
     short_abandon: float = 5.0,
     strategy: Strategy = Strategy.LONGEST_IDLE,
     answer_delay: float = 0.0,
+    callback_share: float = 0.0,
+    reach: float = 1.0,
 ) -> TwinCenter:
     """One voice queue, identical agents, ``agents[k]`` on in interval ``k`` (a staffing plan,
     e.g. ``staff(...).agents``). ``agents`` may be one number for the whole day."""
@@ -339,7 +387,11 @@ def single_queue(
         queues=[queue],
         agents=people,
         shifts=staffed_shifts([int(x) for x in agents], interval),
-        traffic=[Traffic("q", arrivals, handle, patience, wrapup)],
+        traffic=[
+            Traffic(
+                "q", arrivals, handle, patience, wrapup, callback_share=callback_share, reach=reach
+            )
+        ],
         interval=interval,
         answer_delay=answer_delay,
     )
@@ -356,6 +408,8 @@ class _TrafficSpec(msgspec.Struct, forbid_unknown_fields=True):
     patience_cv: float = 1.0
     wrapup: float = 0.0
     channel: Channel = Channel.VOICE
+    callback_share: float = 0.0
+    reach: float = 1.0
 
 
 class _ShiftSpec(msgspec.Struct, forbid_unknown_fields=True):
@@ -409,6 +463,8 @@ def center_from_json(text: bytes | str) -> TwinCenter:
                 else distribution(t.patience_dist, t.patience, t.patience_cv),
                 None if t.wrapup == 0 else sim.deterministic(t.wrapup),
                 t.channel,
+                t.callback_share,
+                t.reach,
             )
         )
     extra = {} if spec.settings is None else {"settings": spec.settings}
