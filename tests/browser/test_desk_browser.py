@@ -463,3 +463,61 @@ def test_offers_left_unanswered_ring_out_and_the_agent_is_set_away(
         assert admin.put("/api/settings", json=settings).status_code == 200
     customer.get_by_role("button", name="Leave the chat").click()
     expect(customer.locator("#status-line")).to_have_text("You left the chat.")
+
+
+def _tab_to(page: Any, target: Any, presses: int = 40) -> None:
+    """Tab (forward only) until ``target`` has the focus: it is reachable by keyboard."""
+    for _ in range(presses):
+        if target.evaluate("el => el === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{target} not reached in {presses} Tab presses")
+
+
+def test_the_desk_in_french_by_keyboard_alone(served: Served, browser: Any, customer: Any) -> None:
+    from playwright.sync_api import expect
+
+    api = served.staff(Role.AGENT)
+    assert api.put(f"/api/agents/{AGENT}/presence", json={"presence": "away"}).status_code == 200
+    context = _context(browser, "fr-FR")
+    try:
+        page = context.new_page()
+        page.goto(f"{served.base}/login?next=/desk")
+        x = served.logins[Role.AGENT]
+        expect(page.get_by_label("Identifiant")).to_be_focused()
+        page.keyboard.type(x.username)
+        page.keyboard.press("Tab")
+        page.keyboard.type(x.password)
+        page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r"/desk$"))
+        expect(page.locator("#presence-now")).to_have_text("Vous êtes absent.")
+
+        _start_chat(served, customer, "Élise")
+        _tab_to(page, page.get_by_role("radio", name="Absent"))
+        page.keyboard.press("ArrowUp")  # to "Disponible", in the radio group
+        expect(page.get_by_role("radio", name="Disponible")).to_be_checked()
+        _tab_to(page, page.get_by_role("button", name="Mettre à jour"))
+        page.keyboard.press("Enter")
+        offer = page.locator("#offers li")
+        expect(offer.locator(".what")).to_have_text("Discussion avec Élise, sujet Billing")
+        expect(offer.locator(".countdown")).to_have_text(re.compile(r"^\d+ s pour répondre$"))
+        _tab_to(page, offer.get_by_role("button", name="Accepter"))
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("Votre message")).to_be_focused()
+        page.keyboard.type("Bonjour Élise !")
+        page.keyboard.press("Enter")
+        expect(customer.locator("#messages li.agent .text")).to_have_text("Bonjour Élise !")
+        _tab_to(page, page.get_by_role("button", name="Terminer la conversation"))
+        page.keyboard.press("Enter")
+        expect(page.get_by_label("Code de clôture")).to_be_focused()
+        page.get_by_label("Code de clôture").select_option("info")  # a select, by keyboard too
+        page.keyboard.press("Tab")
+        expect(page.get_by_label("Notes")).to_be_focused()
+        page.keyboard.type("Renseignée.")
+        page.keyboard.press("Tab")
+        expect(page.get_by_role("button", name="Terminer le post-traitement")).to_be_focused()
+        page.keyboard.press("Enter")
+        expect(page.locator("#no-conversation")).to_have_text("Aucune conversation ouverte.")
+    finally:
+        context.close()
+        api.put(f"/api/agents/{AGENT}/presence", json={"presence": "away"})
