@@ -181,8 +181,10 @@ def test_a_token_reaches_its_own_contact_and_nothing_else(org: Org) -> None:
     assert mine.client.get(f"/api/contacts/{mine.contact}").status_code == 401
     # an agent reaches the chats it holds only
     agent = org.clients[Role.AGENT]
-    assert agent.get(_chat_path(mine.contact)).status_code == 403
+    r = agent.get(_chat_path(mine.contact))
+    assert r.status_code == 409 and r.json()["error"]["code"] == "contact_not_held"
     assert agent.get(_chat_path(mine.contact, agent="a05")).status_code == 403
+    assert agent.get(_chat_path("c999")).json()["error"]["code"] == "unknown_contact"
 
 
 def test_bad_input_gets_coded_errors(org: Org) -> None:
@@ -224,3 +226,46 @@ def test_one_address_cannot_fill_the_queues(org: Org) -> None:
     # and nothing was created by the refusal
     waiting = org.clients[Role.SUPERVISOR].get("/api/export/contacts.csv").text
     assert waiting.count(",sales,") == CHATS_PER_MINUTE
+
+
+def test_a_chat_token_lasts_the_chat_and_a_grace_after_it(org: Org) -> None:
+    import pytest
+    from starlette.websockets import WebSocketDisconnect
+
+    from joignable.web.chat_store import TOKEN_GRACE
+
+    gone, waiting, served = Customer(org, "Léa"), Customer(org, "Marc"), Customer(org, "Zoé")
+    assert gone.post("leave").status_code == 200
+    agent = org.clients[Role.AGENT]
+    agent.put("/api/agents/a01/presence", json={"presence": "available"})
+    offered = next(c for c in (waiting, served) if c.state()["status"] == "offered")
+    waiting = served if offered is waiting else waiting
+    assert agent.post(f"/api/agents/a01/offers/{offered.contact}/accept").status_code == 200
+    assert agent.post(f"/api/agents/a01/contacts/{offered.contact}/complete").status_code == 200
+    # within the grace, both ended chats can still be read
+    assert gone.state()["outcome"] == "abandoned"
+    assert offered.state()["outcome"] == "handled"
+    real = org.services.clock
+    store = org.app.state.chats
+    later = lambda: real() + TOKEN_GRACE + 5  # noqa: E731
+    org.services.clock = later
+    store.clock = later
+    try:
+        for customer in (gone, offered):
+            r = customer.client.get(f"/api/chat/{customer.contact}")
+            assert r.status_code == 401, r.text
+            assert r.json()["error"]["code"] == "chat_token_expired"
+            assert customer.post("messages", {"text": "still there?"}).status_code == 401
+        # the customer's stream refuses an expired token too (closed: left)
+        with (
+            pytest.raises(WebSocketDisconnect) as closed,
+            gone.client.websocket_connect(f"/api/chat/{gone.contact}/stream") as ws,
+        ):
+            ws.send_json({"token": gone.start["token"]})
+            ws.receive_json()
+        assert closed.value.code == 4401
+        # a chat still going on keeps its token, however long it waits
+        assert waiting.state()["status"] in ("waiting", "offered")
+    finally:
+        org.services.clock = real
+        store.clock = real

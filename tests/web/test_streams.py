@@ -3,6 +3,8 @@ missed; an agent sees its own events only; no credentials, no stream."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from fastapi.testclient import TestClient
 from starlette.websockets import WebSocketDisconnect
@@ -66,3 +68,64 @@ def test_no_stream_without_credentials_or_from_another_site(org: Org) -> None:
     assert _refused(sup, headers={"Origin": "https://evil.example"}) == 4403
     # neither a wallboard nor an agent
     assert _refused(org.clients[Role.KNOWLEDGE_EXPERT]) == 4403
+
+
+def _next_chat(ws: Any) -> dict[str, Any]:
+    """Frames until the next chat message (ledger events in between are skipped)."""
+    while True:
+        frame: dict[str, Any] = ws.receive_json()
+        if frame["type"] == "chat_message":
+            return frame
+
+
+def test_chat_messages_reach_a_supervisor_live_and_resume_after_a_chat_id(org: Org) -> None:
+    from .test_chat import Customer
+
+    sup = org.clients[Role.SUPERVISOR]
+    customer = Customer(org, "Léa")
+    with sup.websocket_connect(f"/api/stream?after={org.services.center.durable}") as ws:
+        customer.post("messages", {"text": "Bonjour"})
+        first = _next_chat(ws)
+        assert first["contact"] == customer.contact
+        assert first["message"]["text"] == "Bonjour" and first["message"]["sender"] == "customer"
+        assert first["message"]["seq"] == 1
+    for text in ("un", "deux"):
+        customer.post("messages", {"text": text})
+    durable = org.services.center.durable
+    with sup.websocket_connect(f"/api/stream?after={durable}&chat_after={first['chat_id']}") as ws:
+        missed = [_next_chat(ws), _next_chat(ws)]
+        assert [m["message"]["text"] for m in missed] == ["un", "deux"]
+        assert first["chat_id"] < missed[0]["chat_id"] < missed[1]["chat_id"]
+        customer.post("messages", {"text": "trois"})
+        live = _next_chat(ws)
+        assert live["message"]["text"] == "trois" and live["chat_id"] > missed[1]["chat_id"]
+
+
+def test_an_agent_stream_carries_the_chats_it_holds_only(org: Org) -> None:
+    from .test_chat import Customer
+
+    agent = org.clients[Role.AGENT]  # a01, billing
+    other = Customer(org, "Marc", topic="sales")
+    mine = Customer(org, "Léa", topic="billing")
+    agent.put("/api/agents/a01/presence", json={"presence": "available"})
+    assert agent.post(f"/api/agents/a01/offers/{mine.contact}/accept").status_code == 200
+    with agent.websocket_connect(f"/api/stream?after={org.services.center.durable}") as ws:
+        other.post("messages", {"text": "not for a01"})
+        mine.post("messages", {"text": "pour Ana"})
+        frame = _next_chat(ws)
+        assert frame["contact"] == mine.contact and frame["message"]["text"] == "pour Ana"
+
+
+def test_chat_messages_need_contacts_read_on_top_of_the_wallboard(org: Org) -> None:
+    from fastapi.testclient import TestClient
+
+    from .test_chat import Customer
+
+    secret, _ = org.token("stats:read")
+    wallboard = TestClient(org.app, headers={"Authorization": f"Bearer {secret}"})
+    customer = Customer(org, "Léa")
+    with wallboard.websocket_connect(f"/api/stream?after={org.services.center.durable}") as ws:
+        customer.post("messages", {"text": "private"})
+        org.clients[Role.SUPERVISOR].put("/api/agents/a02/presence", json={"presence": "away"})
+        frame = ws.receive_json()  # the presence change, with no chat message before it
+        assert frame["type"] == "presence_changed", frame

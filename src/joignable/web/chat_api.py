@@ -7,9 +7,9 @@ header on its own, so a customer's request needs no CSRF token. Agents reach the
 conversation they hold through ``act_as_agent``, as for their other actions; staff with
 ``contacts:read`` read any transcript afterwards.
 
-The routes are left out of the published spec for now: the role matrix and the spec-wide
-generated test act as logged-in staff, and a customer's capability is not a role
-(tests/web/test_chat*.py cover these routes).
+A chat token lasts the chat's life and ``TOKEN_GRACE`` after it (the customer left, or the
+contact ended): past that it is refused with 401 ``chat_token_expired``, so a token found later in
+a browser's storage opens nothing. The spec publishes the header as the ``chatToken`` scheme.
 """
 
 from __future__ import annotations
@@ -20,15 +20,22 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi.security import APIKeyHeader
 from pydantic import Field
 
 from joignable.core.engine import Engine
-from joignable.core.errors import ContactEnded, ContactNotActive, DomainError, UnknownContact
+from joignable.core.errors import (
+    Conflict,
+    ContactEnded,
+    ContactNotActive,
+    DomainError,
+    UnknownContact,
+)
 from joignable.core.state import Status
 from joignable.web.auth import GUARD, Perm, Principal, act_as_agent, require
 from joignable.web.chat_presence import Attendance
-from joignable.web.chat_store import ChatStore, Message, Sender
+from joignable.web.chat_store import TOKEN_GRACE, ChatStore, Message, Sender
 from joignable.web.errors import Forbidden, Unauthenticated
 from joignable.web.schemas import ID, Body
 from joignable.web.services import Services, Svc
@@ -54,6 +61,10 @@ class ChatMessageIn(Body):
 
 class ChatCallbackIn(Body):
     number: str = Field(min_length=3, max_length=40)
+
+
+class ContactNotHeld(Conflict):
+    code = "contact_not_held"
 
 
 class TooManyChats(DomainError):
@@ -105,22 +116,52 @@ def chats(request: Request) -> ChatStore:
 Chats = Annotated[ChatStore, Depends(chats)]
 
 
+class ChatTokenExpired(Unauthenticated):
+    code = "chat_token_expired"
+
+
+# Documented in the spec as a security scheme; checked by hand below (coded refusals).
+_chat_token = APIKeyHeader(
+    name=CHAT_HEADER,
+    scheme_name="chatToken",
+    auto_error=False,
+    description="the customer's chat token (jgc_...), from POST /api/chat",
+)
+
+
+def _ended_at(svc: Services, contact_id: str, closed_at: float | None) -> float | None:
+    """When the chat's life ended: the customer left, or its contact ended (None: going on)."""
+    with svc.projections.lock:
+        record = svc.projections.contacts.records.get(contact_id)
+        ended = record.ended_at if record is not None else None
+    found = [t for t in (closed_at, ended) if t is not None]
+    return min(found) if found else None
+
+
 async def chat_customer(
     contact_id: str,
     request: Request,
     store: Chats,
-    token: Annotated[str | None, Header(alias=CHAT_HEADER)] = None,
+    token: Annotated[str | None, Depends(_chat_token)] = None,
 ) -> str:
     """The customer of ``contact_id``, proven by the token its chat started with."""
     if not token:
         raise Unauthenticated(f"send this chat's token in {CHAT_HEADER}")
-    owner = store.contact_for_token(token.strip())
-    if owner is None:
+    found = store.token_owner(token.strip())
+    if found is None:
         raise Unauthenticated("this chat token is unknown")
+    owner, closed_at = found
     if owner != contact_id:
         raise Forbidden("this chat token is for another contact")
+    svc: Services = request.app.state.services
+    now = svc.clock()
+    ended = _ended_at(svc, owner, closed_at)
+    if ended is not None and now > ended + TOKEN_GRACE:
+        raise ChatTokenExpired(
+            f"this chat ended more than {TOKEN_GRACE / 60:g} minutes ago: start a new one"
+        )
     attendance: Attendance = request.app.state.chat_attendance
-    attendance.seen(owner, request.app.state.services.clock())
+    attendance.seen(owner, now)
     return owner
 
 
@@ -128,8 +169,8 @@ setattr(chat_customer, GUARD, frozenset())  # an access rule of its own (a capab
 
 Customer = Annotated[str, Depends(chat_customer)]
 
-router = APIRouter(prefix="/chat", tags=["web chat"], include_in_schema=False)
-staff_router = APIRouter(tags=["web chat"], include_in_schema=False)
+router = APIRouter(prefix="/chat", tags=["web chat"])
+staff_router = APIRouter(tags=["web chat"])
 
 
 def message_json(m: Message) -> dict[str, Any]:
@@ -274,7 +315,12 @@ def _held_by(engine: Engine, agent_id: str, contact_id: str) -> tuple[str, str]:
     """The agent's name and the contact's status, if the agent holds it; refused otherwise."""
     status = holder_status(engine, agent_id, contact_id)
     if status is None:
-        raise Forbidden(f"agent {agent_id} does not hold contact {contact_id}", contact=contact_id)
+        # who may act as the agent was decided already: this is about the contact's state
+        if contact_id not in engine.state.contacts:
+            raise UnknownContact(f"no open contact {contact_id!r}", contact=contact_id)
+        raise ContactNotHeld(
+            f"agent {agent_id} does not hold contact {contact_id}", contact=contact_id
+        )
     agent = engine.state.agents.get(agent_id)
     return ((agent.config.name if agent is not None else "") or agent_id), status
 

@@ -22,6 +22,9 @@ import msgspec
 from joignable.web.accounts import _digest  # the same SHA-256 as API tokens and sessions
 
 CHAT_TOKEN_PREFIX = "jgc_"  # tells a chat token from an API token (jgn_) in a log or a leak scan
+# How long a customer's token still works once its chat is over (closed, or its contact ended):
+# time to read the end of the conversation, not a credential that lives for ever.
+TOKEN_GRACE = 1800.0
 
 
 class Sender(StrEnum):
@@ -75,6 +78,18 @@ class ChatStore:
         self.db.executescript(_SCHEMA)
         self.lock = threading.Lock()
         self._watchers: dict[str, list[Callable[[], None]]] = {}
+        self._all: list[Callable[[int, str, Message], None]] = []
+
+    def watch_all(self, fn: Callable[[int, str, Message], None]) -> None:
+        """Call ``fn(id, contact, message)`` (from the appending thread) after each new message
+        of any chat; ``id`` orders every message of every chat (see ``messages_since``)."""
+        with self.lock:
+            self._all.append(fn)
+
+    def unwatch_all(self, fn: Callable[[int, str, Message], None]) -> None:
+        with self.lock:
+            if fn in self._all:
+                self._all.remove(fn)
 
     def watch(self, contact: str, wake: Callable[[], None]) -> None:
         """Call ``wake`` (from the appending thread) after each new message of ``contact``."""
@@ -102,12 +117,20 @@ class ChatStore:
             )
         return secret
 
-    def contact_for_token(self, secret: str) -> str | None:
+    def token_owner(self, secret: str) -> tuple[str, float | None] | None:
+        """The token's contact and when its chat was closed (None: still open)."""
         with self.lock:
             row = self.db.execute(
-                "SELECT contact FROM chats WHERE token_hash = ?", (_digest(secret),)
+                "SELECT contact, closed_at FROM chats WHERE token_hash = ?", (_digest(secret),)
             ).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else (str(row[0]), row[1])
+
+    def contact_for_token(self, secret: str) -> str | None:
+        """The token's contact, unless its chat closed more than ``TOKEN_GRACE`` ago."""
+        found = self.token_owner(secret)
+        if found is None or (found[1] is not None and self.clock() > found[1] + TOKEN_GRACE):
+            return None
+        return found[0]
 
     def chat(self, contact: str) -> Chat | None:
         with self.lock:
@@ -139,14 +162,41 @@ class ChatStore:
                 "SELECT COALESCE(MAX(seq), 0) FROM chat_messages WHERE contact = ?", (contact,)
             ).fetchone()
             seq = int(last) + 1
-            self.db.execute(
+            cursor = self.db.execute(
                 "INSERT INTO chat_messages VALUES (?, ?, ?, ?, ?, ?)",
                 (contact, seq, at, sender.value, author, text),
             )
+            rowid = int(cursor.lastrowid or 0)
             wake = list(self._watchers.get(contact, ()))
+            message = Message(seq=seq, at=at, sender=sender, author=author, text=text)
+            # under the lock, so the watchers of every chat learn of messages in id order (they
+            # only schedule work on their loop)
+            for each in self._all:
+                each(rowid, contact, message)
         for fn in wake:
             fn()
-        return Message(seq=seq, at=at, sender=sender, author=author, text=text)
+        return message
+
+    def last_id(self) -> int:
+        with self.lock:
+            (found,) = self.db.execute(
+                "SELECT COALESCE(MAX(rowid), 0) FROM chat_messages"
+            ).fetchone()
+        return int(found)
+
+    def messages_since(self, after: int, limit: int = 1000) -> list[tuple[int, str, Message]]:
+        """Every chat's messages with an id above ``after``, in id order (the ids are SQLite's
+        rowids: this process is the only writer and never deletes, so they only grow)."""
+        with self.lock:
+            rows = self.db.execute(
+                "SELECT rowid, contact, seq, at, sender, author, body FROM chat_messages"
+                " WHERE rowid > ? ORDER BY rowid LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        return [
+            (rowid, contact, Message(seq=seq, at=at, sender=Sender(sender), author=author, text=b))
+            for rowid, contact, seq, at, sender, author, b in rows
+        ]
 
     def messages(self, contact: str, after: int = 0, limit: int = 500) -> list[Message]:
         with self.lock:

@@ -5,6 +5,11 @@ first receives what it missed, read from the ledger, then the live events, with 
 duplicate: the live queue is opened before the backlog is read, and anything at or below the
 last seq sent is skipped. A wallboard (``stats:read``) sees every event; an agent sees those
 that name its agent.
+
+Web chat messages come on the same stream for staff who may read contacts: all of them with
+``stats:read`` too (a supervisor), else those of the chats the agent holds when they are written.
+They are not ledger events, so they carry their own ``chat_id`` (increasing across all chats):
+``?chat_after=ID`` first sends those after ``ID``, then the live ones; without it, only new ones.
 """
 
 from __future__ import annotations
@@ -19,11 +24,15 @@ from starlette.concurrency import run_in_threadpool
 
 from joignable.center import Center
 from joignable.core import events as ev
+from joignable.core.engine import Engine
 from joignable.core.errors import DomainError
+from joignable.core.state import Status
 from joignable.ledger.store import SQLiteStore
 from joignable.web.auth import Perm, Principal, authenticate_ws
+from joignable.web.chat_store import ChatStore, Message
 
 router = APIRouter()
+CHAT_PAGE = 500
 Pair = tuple[int, ev.Event]
 
 
@@ -71,8 +80,36 @@ def _backlog(path: str, after: int, upto: int) -> list[Pair]:
         store.close()
 
 
+def _sees_chats(principal: Principal) -> bool:
+    perms = principal.permissions
+    return Perm.CONTACTS_READ in perms and (
+        Perm.STATS_READ in perms or principal.agent_id is not None
+    )
+
+
+def _holds(engine: Engine, agent_id: str, contact_id: str) -> bool:
+    c = engine.state.contacts.get(contact_id)
+    return c is not None and c.agent == agent_id and c.status in (Status.OFFERED, Status.CONNECTED)
+
+
+def _chat_visible(svc: Any, principal: Principal, contact: str) -> bool:
+    if Perm.STATS_READ in principal.permissions:
+        return True
+    agent = principal.agent_id
+    return agent is not None and bool(svc.center.read(lambda e: _holds(e, agent, contact)))
+
+
+def _chat_message(chat_id: int, contact: str, message: Message) -> dict[str, Any]:
+    return {
+        "type": "chat_message",
+        "chat_id": chat_id,
+        "contact": contact,
+        "message": msgspec.to_builtins(message),
+    }
+
+
 @router.websocket("/api/stream")
-async def stream(websocket: WebSocket, after: int = 0) -> None:
+async def stream(websocket: WebSocket, after: int = 0, chat_after: int | None = None) -> None:
     svc = websocket.app.state.services
     try:
         principal = authenticate_ws(websocket)
@@ -83,20 +120,58 @@ async def stream(websocket: WebSocket, after: int = 0) -> None:
         await websocket.close(code=4403, reason="forbidden")
         return
     await websocket.accept()
-    queue = svc.hub.open()  # before the backlog: nothing falls between the two
+    loop = asyncio.get_running_loop()
+    inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
+    chats: ChatStore | None = getattr(websocket.app.state, "chats", None)
+    if not _sees_chats(principal):
+        chats = None
+
+    def on_message(chat_id: int, contact: str, message: Message) -> None:  # appending thread
+        loop.call_soon_threadsafe(inbox.put_nowait, ("chat", (chat_id, contact, message)))
+
+    async def forward() -> None:
+        while True:
+            inbox.put_nowait(("ledger", await queue.get()))
+
+    # Both live feeds open before their backlogs are read: nothing falls between the two.
+    queue = svc.hub.open()
+    if chats is not None:
+        chats.watch_all(on_message)
+    feeder = asyncio.create_task(forward())
     last = max(0, after)
     try:
+        last_chat = 0
+        catching_up = chats is not None and chat_after is not None
+        if chats is not None:
+            last_chat = chats.last_id() if chat_after is None else max(0, chat_after)
         backlog = await run_in_threadpool(_backlog, svc.db_path, last, svc.center.durable)
-        batches: list[list[Pair]] = [backlog]
+        items: list[tuple[str, Any]] = [("ledger", backlog)]
         while True:
-            for batch in batches:
-                for seq, event in batch:
-                    if seq > last:
-                        last = seq
-                        if _visible(principal, event):
-                            await websocket.send_json(_message(seq, event))
-            batches = [await queue.get()]
+            for kind, item in items:
+                if kind == "ledger":
+                    for seq, event in item:
+                        if seq > last:
+                            last = seq
+                            if _visible(principal, event):
+                                await websocket.send_json(_message(seq, event))
+                    continue
+                chat_id, contact, message = item
+                if chat_id > last_chat:
+                    last_chat = chat_id
+                    if _chat_visible(svc, principal, contact):
+                        await websocket.send_json(_chat_message(chat_id, contact, message))
+            items = []
+            if catching_up and chats is not None:
+                # the messages written before this stream: from the store, a page at a time
+                page = chats.messages_since(last_chat, CHAT_PAGE)
+                catching_up = len(page) == CHAT_PAGE
+                items = [("chat", m) for m in page]
+            if not items:
+                items = [await inbox.get()]
     except WebSocketDisconnect:
         pass
     finally:
+        feeder.cancel()
         svc.hub.close(queue)
+        if chats is not None:
+            chats.unwatch_all(on_message)
