@@ -106,3 +106,74 @@ def test_a_customer_hands_over_and_the_agent_sees_the_answers(served: Served, br
         page.get_by_role("button", name="Quitter la discussion").click()
     finally:
         context.close()
+
+
+def test_the_agents_panel_shows_the_packet_runs_a_flow_and_links_the_solution(
+    served: Served, browser: Any
+) -> None:
+    """The panel inside the desk, driven through the desk's contract (data-contact-id and the
+    desk:contact / desk:wrapup events), against what a self-service customer left."""
+    import httpx
+    from playwright.sync_api import expect
+
+    customer = httpx.Client(base_url=served.base, timeout=10)
+    started = customer.post("/api/chat", json={"name": "Zoé", "topic": "tech", "language": "en"})
+    contact = started.json()["contact"]
+    customer.headers["X-Chat-Token"] = started.json()["token"]
+    kb = f"/api/chat/{contact}/kb"
+    customer.get(f"{kb}/search", params={"q": "router light is red", "lang": "en"})
+    run = customer.post(f"{kb}/runs", json={"flow": "en-no-internet"}).json()
+    customer.post(f"{kb}/runs/{run['run']}/answer", json={"value": "blinking"})
+    assert customer.post(f"{kb}/handover", json={"run": run["run"]}).status_code == 200
+
+    context = browser.new_context(locale="en-US")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(5000)
+        login = served.logins[Role.AGENT]
+        r = page.request.post(
+            f"{served.base}/api/session",
+            data={"username": login.username, "password": login.password},
+        )
+        assert r.ok, r.text()
+        page.goto(f"{served.base}/desk")
+        expect(page.locator("#kb-panel")).to_be_attached()
+        page.evaluate(
+            "(cid) => document.dispatchEvent(new CustomEvent('desk:contact',"
+            " {detail: {contact_id: cid, queue: 'tech', topic: 'tech'}}))",
+            contact,
+        )
+        packet = page.locator("#kb-packet")
+        expect(packet).to_contain_text("router light is red")
+        expect(packet).to_contain_text("What colour is the light on the router? — Blinking")
+        # the customer's request is already searched; the agent runs the flow on
+        query = page.get_by_label("Search the knowledge base")
+        expect(query).to_have_value("router light is red")
+        with page.expect_response(lambda r: "q=no+internet" in r.url):
+            query.fill("no internet")  # searched as it is typed
+        page.locator("#kb-panel-results").get_by_role("button", name="No internet").click()
+        page.locator("#kb-panel-choices").get_by_role("button", name="Off").click()
+        page.locator("#kb-panel-choices").get_by_role("button", name="Yes").click()
+        expect(page.locator("#kb-panel-title")).to_have_text("Restart your router")
+        page.evaluate(
+            "(cid) => document.dispatchEvent(new CustomEvent('desk:wrapup',"
+            " {detail: {contact_id: cid}}))",
+            contact,
+        )
+        page.locator("#kb-panel-candidates").get_by_role(
+            "button", name="Restart your router"
+        ).click()
+        expect(page.locator("#kb-panel-status")).to_have_text(
+            "Linked: the request will find it next time."
+        )
+        seen = served.staff(Role.SUPERVISOR).get(f"/api/kb/contacts/{contact}").json()
+        assert seen["solved_by"][0] == {
+            **seen["solved_by"][0],
+            "item": "article:en-reboot-box",
+            "query": "no internet",
+        }
+        assert [r["audience"] for r in seen["runs"]] == ["customer", "agent"]
+    finally:
+        context.close()
+        customer.post(f"/api/chat/{contact}/leave")
+        customer.close()
