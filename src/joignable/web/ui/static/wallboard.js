@@ -256,6 +256,7 @@
       cell("target", Q.sl_target == null ? "–" : fmt(t.target_value, { target: pct(Q.sl_target, 0), threshold: duration(Q.sl_threshold) }));
       const decided = K ? K.offered - K.waiting : 0;
       cell("abandon_rate", decided > 0 ? pct(K.abandoned / decided) : "–");
+      cell("abandoned", String(K ? K.abandoned : 0));
       cell("handled", String(K ? K.handled : 0));
       cell("offered", String(K ? K.offered : 0));
       cell("callbacks", fmt(t.callbacks_value, {
@@ -280,7 +281,7 @@
     const counts = data.states
       .filter((s) => live.agents_by_state[s])
       .map((s) => `${stateText(s)} ${live.agents_by_state[s]}`);
-    $("by-state").textContent = counts.join(" · ");
+    $("by-state").textContent = `${t.by_state}: ${counts.join(" · ") || "–"}`;
     const ids = Object.keys(live.agents).sort();
     const rows = ids.map((id) => {
       const a = live.agents[id];
