@@ -89,6 +89,7 @@ def test_charts_are_svg_holding_their_series(org: Org) -> None:
     )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith("image/svg+xml")
+    assert r.headers["content-security-policy"].startswith("default-src 'none'")
     root = ET.fromstring(r.content)
     assert root.find(f".//{SVG}g[@id='series-agents']") is not None
     assert root.find(f".//{SVG}g[@id='series-load']") is not None

@@ -34,6 +34,11 @@ MAX_COST_LOAD = 1_000.0  # Erlangs per interval: the cost curve
 ABANDON_WARNING = 0.2
 SL_PATTERN = "^(" + "|".join(PLANNING_SL) + ")$"
 SVG = "image/svg+xml"
+# An SVG opened on its own is a document: no script, nothing fetched, its inline styles only.
+SVG_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+}
 
 # matplotlib's settings are process-wide: one chart at a time (each takes ~0.1 s).
 _draw = threading.Lock()
@@ -304,14 +309,15 @@ async def plan_chart(query: Annotated[ChartIn, Query()]) -> Response:
     load; ``kind=cost``, the cost curve with its minimum (one interval) or each plan's agents
     per interval (several)."""
     data = await run_in_threadpool(_chart, query)
-    return Response(data, media_type=SVG, headers={"Cache-Control": "private, max-age=300"})
+    headers = {**SVG_HEADERS, "Cache-Control": "private, max-age=300"}
+    return Response(data, media_type=SVG, headers=headers)
 
 
 @router.post("/chart", dependencies=PLAN, response_class=Response, responses=_CHART_RESPONSES)
 async def plan_chart_post(body: ChartIn) -> Response:
     """The same chart, its parameters as a JSON body."""
     data = await run_in_threadpool(_chart, body)
-    return Response(data, media_type=SVG)
+    return Response(data, media_type=SVG, headers=SVG_HEADERS)
 
 
 def install_page(app: FastAPI) -> None:
