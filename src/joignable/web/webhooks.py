@@ -462,6 +462,7 @@ class Dispatcher:
         self.policy = RetryPolicy()
         self.allow_private = os.environ.get("JOIGNABLE_WEBHOOKS_ALLOW_PRIVATE") == "1"
         self.rng = random.Random()
+        self.on_pause: Callable[[str, str], None] = lambda wid, reason: None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None  # new durable events, or subscriptions changed
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -469,23 +470,32 @@ class Dispatcher:
         center.subscribe(self._on_durable)
 
     def _on_durable(self, batch: list[tuple[int, ev.Event]]) -> None:
-        """In the ledger's writer thread: schedule a wake-up, nothing more."""
-        self.poke()
+        """In the ledger's writer thread: schedule a wake-up of the senders, nothing more (and
+        nothing at all with no subscription)."""
+        if self._events:
+            self._call(self._wake_senders)
 
     def poke(self) -> None:
-        """Wake the senders: new events, or a subscription changed. From any thread or loop
-        (a request may be served by another loop than the senders', as under a test client)."""
+        """A subscription changed: the supervisor loop starts or stops senders. From any thread
+        or loop (a request may be served by another loop than the senders', as under a test
+        client)."""
+        self._call(self._wake_all)
+
+    def _call(self, fn: Callable[[], None]) -> None:
         loop = self._loop
         if loop is None or loop.is_closed():
             return
         with contextlib.suppress(RuntimeError):  # the loop closed in between
-            loop.call_soon_threadsafe(self._wake_all)
+            loop.call_soon_threadsafe(fn)
+
+    def _wake_senders(self) -> None:
+        for event in self._events.values():
+            event.set()
 
     def _wake_all(self) -> None:
         if self._wake is not None:
             self._wake.set()
-        for event in self._events.values():
-            event.set()
+        self._wake_senders()
 
     async def run(self) -> None:
         if self._loop is not None:
@@ -528,8 +538,8 @@ class Dispatcher:
             hook = self.store.find(wid)
             if hook is None or hook.status != "active":
                 return
+            wake.clear()  # before reading ``durable``: a batch landing after it wakes us again
             upto = self.center.durable  # never past what the ledger acknowledged
-            wake.clear()
             page = []
             if hook.position < upto:
                 page = await run_in_threadpool(reader.after, hook.position, upto, hook.events)
@@ -564,6 +574,7 @@ class Dispatcher:
             if failures >= policy.max_attempts:
                 reason = f"{failures} failed attempts in a row; the last: {error}"
                 self.store.pause(hook.id, reason)
+                self.on_pause(hook.id, reason)
                 log.warning("webhook %s paused: %s", hook.id, reason)
                 return False
             delay = policy.delay(failures, self.rng)
@@ -619,7 +630,12 @@ def install(app: Any, services: Any) -> None:
     """Open the tables beside the ledger and subscribe to it; ``run`` sends (the lifespan)."""
     store = WebhookStore(services.db_path, services.clock)
     services.on_close.append(store.close)
-    app.state.webhooks = Dispatcher(store, services.center, services.db_path, services.clock)
+    dispatcher = Dispatcher(store, services.center, services.db_path, services.clock)
+    accounts = services.accounts
+    dispatcher.on_pause = lambda wid, reason: accounts.record(
+        "webhooks", "webhook.paused", wid, reason=reason
+    )
+    app.state.webhooks = dispatcher
 
 
 async def run(app: Any) -> None:
