@@ -521,3 +521,26 @@ def test_the_desk_in_french_by_keyboard_alone(served: Served, browser: Any, cust
     finally:
         context.close()
         api.put(f"/api/agents/{AGENT}/presence", json={"presence": "away"})
+
+
+def test_a_desk_whose_session_was_replaced_reloads_with_the_new_one(
+    served: Served, desk: Any
+) -> None:
+    """Logging in again in the same browser replaces the session cookie, so the token written in
+    an open desk is stale: its next action reloads the page, which then works."""
+    from playwright.sync_api import expect
+
+    x = served.logins[Role.AGENT]
+    r = desk.context.request.post(
+        f"{served.base}/api/session", data={"username": x.username, "password": x.password}
+    )
+    assert r.ok
+    old = desk.locator('meta[name="csrf-token"]').get_attribute("content")
+    update = desk.get_by_role("button", name="Update")
+    desk.get_by_role("radio", name="Available").check()
+    with desk.expect_navigation():
+        update.click()
+    assert desk.locator('meta[name="csrf-token"]').get_attribute("content") != old
+    expect(desk.locator("#presence-now")).to_have_text("You are away.")  # nothing was done
+    _go_available(desk)
+    expect(desk.locator("#presence-now")).to_have_text("You are available.")

@@ -53,10 +53,13 @@
       toLogin();
       throw new Error("unauthenticated");
     }
-    if (!response.ok) {
-      const e = (out && out.error) || {};
-      throw new Error(e.message || e.code || String(response.status));
+    const e = (out && out.error) || {};
+    if (response.status === 403 && e.code === "csrf_failed") {
+      // logged in again elsewhere in this browser: a new session, so the page's token is stale
+      window.location.reload();
+      throw new Error("unauthenticated");
     }
+    if (!response.ok) throw new Error(e.message || e.code || String(response.status));
     return out;
   }
 
