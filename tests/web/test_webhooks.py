@@ -16,6 +16,8 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from joignable.web.accounts import Role
 from joignable.web.app import create_app
@@ -313,3 +315,41 @@ def test_webhooks_are_for_administrators_and_tokens_with_the_scope(org: Org) -> 
     assert integration.delete(f"/api/webhooks/{wid}").status_code == 200
     assert integration.get(f"/api/webhooks/{wid}").json()["error"]["code"] == "unknown_webhook"
     assert integration.get("/api/webhooks").json() == []
+
+
+def test_the_receiver_code_in_the_docs_verifies_a_real_delivery(
+    org: Org, receiver: Receiver
+) -> None:
+    import re
+
+    docs = (Path(__file__).parents[2] / "docs" / "webhooks.md").read_text()
+    (snippet,) = re.findall(r"```python\n(.*?)```", docs, re.S)
+    namespace: dict[str, Any] = {}
+    exec(snippet, namespace)  # the integrator's few lines, as printed
+    _fast(org)
+    hook = _subscribe(org, receiver.url)
+    _arrive(org, 1)
+    _until(lambda: receiver.got)
+    got = receiver.got[0]
+    header = got.headers[SIGNATURE_HEADER.lower()]
+    assert namespace["verify"](hook["secret"], header, got.body)
+    assert not namespace["verify"](hook["secret"], header, got.body.replace(b"w0", b"w1"))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    base=st.floats(0.001, 60),
+    cap=st.floats(0.001, 7200),
+    failures=st.integers(1, 200),
+    seed=st.integers(0, 2**32),
+)
+def test_a_retry_waits_between_half_and_all_of_the_capped_doubling(
+    base: float, cap: float, failures: int, seed: int
+) -> None:
+    import random
+
+    policy = RetryPolicy(base=base, cap=cap)
+    full = min(cap, base * 2 ** (failures - 1))
+    delay = policy.delay(failures, random.Random(seed))
+    assert full / 2 <= delay <= full
+    assert delay <= cap
