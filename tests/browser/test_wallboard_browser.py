@@ -220,3 +220,27 @@ def test_an_agent_is_refused_in_french(served: Served, browser: Any) -> None:
         expect(page).to_have_url(re.compile(r"/desk$"))
     finally:
         context.close()
+
+
+def test_the_switch_shows_the_board_and_its_alerts_in_french(served: Served, board: Any) -> None:
+    from playwright.sync_api import expect
+
+    admin = served.staff(Role.ADMIN)
+    r = admin.post("/api/contacts", json={"queue": "sales", "channel": "voice", "customer": "fr"})
+    contact = r.json()["contact"]
+    try:
+        expect(board.get_by_role("alert").filter(has_text="Sales: 1 contact")).to_be_visible()
+        board.get_by_role("link", name="Français").click()
+        expect(board.locator("html")).to_have_attribute("lang", "fr")
+        expect(board.get_by_role("heading", name="Tableau de bord")).to_be_visible()
+        expect(board).to_have_url(re.compile(r"long_wait=3"))  # the thresholds stay
+        alert = board.get_by_role("alert").filter(
+            has_text="Sales : 1 contact en attente depuis plus de 3 s"
+        )
+        expect(alert).to_contain_text("Critique :")
+        expect(board.locator("#updated")).to_contain_text("en direct")
+        expect(board.get_by_role("columnheader", name="Niveau de service du jour")).to_be_visible()
+    finally:
+        assert admin.post(f"/api/contacts/{contact}/cancel").status_code == 200
+    board.get_by_role("link", name="English").click()
+    expect(board.locator("html")).to_have_attribute("lang", "en")

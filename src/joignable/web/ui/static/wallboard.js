@@ -218,7 +218,7 @@
       li.dataset.queue = a.queue || "";
       li.dataset.contacts = a.contacts.join(" ");
       li.dataset.agents = a.agents.join(" ");
-      const sev = `${t[a.severity] || a.severity}:`;
+      const sev = fmt(t.severity, { severity: t[a.severity] || a.severity });
       const text = a.text[lang] || a.text.en;
       if (li.firstChild.textContent !== sev) li.firstChild.textContent = sev;
       if (li.lastChild.textContent !== text) li.lastChild.textContent = text;
