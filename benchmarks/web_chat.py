@@ -210,7 +210,11 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
     rng = random.Random(cfg["seed"])
     tally = Tally()
     prefix = f"p{cfg['index']}-"
-    limits = httpx.Limits(max_connections=cfg["connections"], max_keepalive_connections=None)
+    # Idle connections are dropped before the server's keep-alive (5 s) ends them: a request
+    # sent on a connection the server is closing would fail.
+    limits = httpx.Limits(
+        max_connections=cfg["connections"], max_keepalive_connections=None, keepalive_expiry=2.0
+    )
     http = httpx.AsyncClient(base_url=base, limits=limits, timeout=120)
     go = asyncio.Event()
     leave = asyncio.Event()
@@ -218,15 +222,26 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
     answered: dict[str, asyncio.Event] = {}
     completed = 0
 
+    def done(t: asyncio.Task[Any]) -> None:
+        tasks.discard(t)
+        if not t.cancelled() and t.exception() is not None:
+            tally.error(repr(t.exception())[:80])
+
     def spawn(coro: Any) -> None:
         t = asyncio.ensure_future(coro)
         tasks.add(t)
-        t.add_done_callback(tasks.discard)
+        t.add_done_callback(done)
 
-    async def post(url: str, **kw: Any) -> httpx.Response:
-        r = await http.post(url, **kw)
+    async def post(url: str, **kw: Any) -> httpx.Response | None:
+        """A POST; an answer of 400 or more, or none (the error is counted), is None."""
+        try:
+            r = await http.post(url, **kw)
+        except httpx.HTTPError as exc:
+            tally.error(repr(exc)[:80])
+            return None
         if r.status_code >= 400:
             tally.error(f"{r.status_code} {r.json().get('code', '')}")
+            return None
         return r
 
     # -- an agent ------------------------------------------------------------------------------
@@ -239,13 +254,12 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
         r = await post(
             f"/api/agents/{aid}/chats/{contact}/messages", json={"text": text}, headers=headers
         )
-        if r.status_code == 201:
+        if r is not None:
             tally.acked.append(mid)
 
     async def hold(aid: str, contact: str, headers: dict[str, str], cookie: str) -> None:
         nonlocal completed
-        r = await post(f"/api/agents/{aid}/offers/{contact}/accept", headers=headers)
-        if r.status_code != 200:
+        if await post(f"/api/agents/{aid}/offers/{contact}/accept", headers=headers) is None:
             return
         url = f"{ws_base}/api/agents/{aid}/chats/{contact}/stream"
         async with connect(url, additional_headers={"Cookie": cookie}, max_queue=None) as ws:
@@ -266,10 +280,11 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
         r = await post(
             f"/api/agents/{aid}/wrapups/{contact}", json={"disposition": "ok"}, headers=headers
         )
-        completed += r.status_code == 200
+        completed += r is not None
 
     async def agent(aid: str) -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=120) as login:  # its own cookie jar
+        # a client of its own for the login: its cookie jar holds this agent's session only
+        async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as login:
             r = await login.post("/api/session", json={"username": aid, "password": PASSWORD})
             r.raise_for_status()
             cookie = f"joignable_session={r.cookies['joignable_session']}"
@@ -289,7 +304,11 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
     # -- a customer ----------------------------------------------------------------------------
 
     async def customer(i: int, starter: httpx.AsyncClient) -> None:
-        r = await starter.post("/api/chat", json={"name": f"Customer {i}", "topic": TOPIC})
+        try:
+            r = await starter.post("/api/chat", json={"name": f"Customer {i}", "topic": TOPIC})
+        except httpx.HTTPError as exc:
+            tally.error(f"start {exc!r}"[:80])
+            return
         if r.status_code != 201:
             tally.error(f"start {r.status_code} {r.text[:80]}")
             return
@@ -311,7 +330,7 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
                     r = await post(
                         f"/api/chat/{contact}/messages", json={"text": text}, headers=headers
                     )
-                    if r.status_code == 201:
+                    if r is not None:
                         tally.acked.append(mid)
                 await leave.wait()
                 await post(f"/api/chat/{contact}/leave", headers=headers)
@@ -337,7 +356,7 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
     for k in range(0, len(customers), STARTS_PER_ADDRESS):
         n = cfg["index"] * 1000 + k // STARTS_PER_ADDRESS + 1
         local = f"127.{n // 65536 % 256}.{n // 256 % 256}.{n % 256 or 1}"
-        transport = httpx.AsyncHTTPTransport(local_address=local)
+        transport = httpx.AsyncHTTPTransport(local_address=local, limits=limits)
         starters.append(httpx.AsyncClient(base_url=base, transport=transport, timeout=120))
     loop = asyncio.get_running_loop()
     await asyncio.sleep(cfg["agents_first"])  # the agents log in before the customers come
@@ -420,7 +439,7 @@ def run(
     think: tuple[float, float] = (0.5, 2.0),
     drain: float = 4.0,
     start_gap: float = 0.002,
-    ramp_timeout: float = 300.0,
+    ramp_timeout: float = 180.0,
     seed: int = 42,
     tmpdir: str | None = None,
 ) -> dict[str, Any]:

@@ -28,7 +28,9 @@ from benchmarks.web_chat import ROOT, TOPIC, Server, _read, _tell, cpu_seconds
 async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
     import httpx
 
-    limits = httpx.Limits(max_connections=cfg["concurrency"], max_keepalive_connections=None)
+    limits = httpx.Limits(
+        max_connections=cfg["concurrency"], max_keepalive_connections=None, keepalive_expiry=2.0
+    )
     headers = {"Authorization": f"Bearer {cfg['token']}"}
     http = httpx.AsyncClient(base_url=cfg["base"], limits=limits, timeout=60, headers=headers)
     loop = asyncio.get_running_loop()
@@ -44,7 +46,11 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
         while (now := time.monotonic()) < end:
             n += 1
             body = {"queue": TOPIC, "channel": "chat", "customer": f"c{cfg['index']}-{n}"}
-            r = await http.post("/api/contacts", json=body)
+            try:
+                r = await http.post("/api/contacts", json=body)
+            except httpx.HTTPError as exc:
+                errors[repr(exc)[:60]] = errors.get(repr(exc)[:60], 0) + 1
+                continue
             done = time.monotonic()
             if r.status_code != 201:
                 key = f"{r.status_code} {r.text[:60]}"

@@ -20,9 +20,10 @@ from joignable.core.errors import DomainError
 DURABLE_TIMEOUT = 30.0  # as Center.wait_durable: past it the center is as good as stopped
 
 
-def _resolve(fut: asyncio.Future[None]) -> None:
-    if not fut.done():
-        fut.set_result(None)
+def _resolve(futures: list[asyncio.Future[None]]) -> None:
+    for fut in futures:
+        if not fut.done():
+            fut.set_result(None)
 
 
 class AsyncCenter:
@@ -38,13 +39,16 @@ class AsyncCenter:
     def _on_durable(self, batch: list[tuple[int, ev.Event]]) -> None:
         """In the writer thread, after each stored batch: wake the requests it made durable."""
         durable = batch[-1][0]
-        ready = []
+        ready: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
         with self._lock:
             while self._waiters and self._waiters[0][0] <= durable:
-                ready.append(heapq.heappop(self._waiters))
-        for _, _, loop, fut in ready:
+                _, _, loop, fut = heapq.heappop(self._waiters)
+                ready.setdefault(loop, []).append(fut)
+        # One wake-up per loop, not per request: each call_soon_threadsafe writes to the
+        # loop's self-pipe, and a group commit answers hundreds of requests at once.
+        for loop, futures in ready.items():
             if not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve, fut)
+                loop.call_soon_threadsafe(_resolve, futures)
 
     async def wait_durable(self, seq: int) -> None:
         center = self.center
