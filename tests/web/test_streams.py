@@ -83,7 +83,7 @@ def test_chat_messages_reach_a_supervisor_live_and_resume_after_a_chat_id(org: O
 
     sup = org.clients[Role.SUPERVISOR]
     customer = Customer(org, "Léa")
-    with sup.websocket_connect(f"/api/stream?after={org.services.center.durable}") as ws:
+    with sup.websocket_connect(f"/api/stream?after={org.services.center.durable}&chats=true") as ws:
         customer.post("messages", {"text": "Bonjour"})
         first = _next_chat(ws)
         assert first["contact"] == customer.contact
@@ -109,7 +109,9 @@ def test_an_agent_stream_carries_the_chats_it_holds_only(org: Org) -> None:
     mine = Customer(org, "Léa", topic="billing")
     agent.put("/api/agents/a01/presence", json={"presence": "available"})
     assert agent.post(f"/api/agents/a01/offers/{mine.contact}/accept").status_code == 200
-    with agent.websocket_connect(f"/api/stream?after={org.services.center.durable}") as ws:
+    with agent.websocket_connect(
+        f"/api/stream?after={org.services.center.durable}&chats=true"
+    ) as ws:
         other.post("messages", {"text": "not for a01"})
         mine.post("messages", {"text": "pour Ana"})
         frame = _next_chat(ws)
@@ -124,8 +126,20 @@ def test_chat_messages_need_contacts_read_on_top_of_the_wallboard(org: Org) -> N
     secret, _ = org.token("stats:read")
     wallboard = TestClient(org.app, headers={"Authorization": f"Bearer {secret}"})
     customer = Customer(org, "Léa")
-    with wallboard.websocket_connect(f"/api/stream?after={org.services.center.durable}") as ws:
+    durable = org.services.center.durable
+    with wallboard.websocket_connect(f"/api/stream?after={durable}&chats=true") as ws:
         customer.post("messages", {"text": "private"})
         org.clients[Role.SUPERVISOR].put("/api/agents/a02/presence", json={"presence": "away"})
         frame = ws.receive_json()  # the presence change, with no chat message before it
         assert frame["type"] == "presence_changed", frame
+
+
+def test_chat_messages_come_only_to_a_stream_that_asks_for_them(org: Org) -> None:
+    from .test_chat import Customer
+
+    customer = Customer(org, "Léa")
+    sup = org.clients[Role.SUPERVISOR]
+    with sup.websocket_connect(f"/api/stream?after={org.services.center.durable}") as ws:
+        customer.post("messages", {"text": "not asked for"})
+        sup.put("/api/agents/a02/presence", json={"presence": "away"})
+        assert ws.receive_json()["type"] == "presence_changed"

@@ -8,8 +8,10 @@ that name its agent.
 
 Web chat messages come on the same stream for staff who may read contacts: all of them with
 ``stats:read`` too (a supervisor), else those of the chats the agent holds when they are written.
-They are not ledger events, so they carry their own ``chat_id`` (increasing across all chats):
-``?chat_after=ID`` first sends those after ``ID``, then the live ones; without it, only new ones.
+They are asked for (``?chats=true``, or ``?chat_after=ID``), so the streams that do not want
+them (a desk, a wallboard) cost nothing per message. They are not ledger events, so they carry
+their own ``chat_id`` (increasing across all chats): ``?chat_after=ID`` first sends those after
+``ID``, then the live ones; ``?chats=true`` alone, only new ones.
 """
 
 from __future__ import annotations
@@ -109,7 +111,9 @@ def _chat_message(chat_id: int, contact: str, message: Message) -> dict[str, Any
 
 
 @router.websocket("/api/stream")
-async def stream(websocket: WebSocket, after: int = 0, chat_after: int | None = None) -> None:
+async def stream(
+    websocket: WebSocket, after: int = 0, chats: bool = False, chat_after: int | None = None
+) -> None:
     svc = websocket.app.state.services
     try:
         principal = authenticate_ws(websocket)
@@ -122,9 +126,10 @@ async def stream(websocket: WebSocket, after: int = 0, chat_after: int | None = 
     await websocket.accept()
     loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
-    chats: ChatStore | None = getattr(websocket.app.state, "chats", None)
-    if not _sees_chats(principal):
-        chats = None
+    store: ChatStore | None = getattr(websocket.app.state, "chats", None)
+    wanted = chats or chat_after is not None
+    if not (wanted and _sees_chats(principal)):
+        store = None
 
     def on_message(chat_id: int, contact: str, message: Message) -> None:  # appending thread
         loop.call_soon_threadsafe(inbox.put_nowait, ("chat", (chat_id, contact, message)))
@@ -135,15 +140,15 @@ async def stream(websocket: WebSocket, after: int = 0, chat_after: int | None = 
 
     # Both live feeds open before their backlogs are read: nothing falls between the two.
     queue = svc.hub.open()
-    if chats is not None:
-        chats.watch_all(on_message)
+    if store is not None:
+        store.watch_all(on_message)
     feeder = asyncio.create_task(forward())
     last = max(0, after)
     try:
         last_chat = 0
-        catching_up = chats is not None and chat_after is not None
-        if chats is not None:
-            last_chat = chats.last_id() if chat_after is None else max(0, chat_after)
+        catching_up = store is not None and chat_after is not None
+        if store is not None:
+            last_chat = store.last_id() if chat_after is None else max(0, chat_after)
         backlog = await run_in_threadpool(_backlog, svc.db_path, last, svc.center.durable)
         items: list[tuple[str, Any]] = [("ledger", backlog)]
         while True:
@@ -161,9 +166,9 @@ async def stream(websocket: WebSocket, after: int = 0, chat_after: int | None = 
                     if _chat_visible(svc, principal, contact):
                         await websocket.send_json(_chat_message(chat_id, contact, message))
             items = []
-            if catching_up and chats is not None:
+            if catching_up and store is not None:
                 # the messages written before this stream: from the store, a page at a time
-                page = chats.messages_since(last_chat, CHAT_PAGE)
+                page = store.messages_since(last_chat, CHAT_PAGE)
                 catching_up = len(page) == CHAT_PAGE
                 items = [("chat", m) for m in page]
             if not items:
@@ -173,5 +178,5 @@ async def stream(websocket: WebSocket, after: int = 0, chat_after: int | None = 
     finally:
         feeder.cancel()
         svc.hub.close(queue)
-        if chats is not None:
-            chats.unwatch_all(on_message)
+        if store is not None:
+            store.unwatch_all(on_message)
