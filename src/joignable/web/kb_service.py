@@ -11,6 +11,7 @@ when this module is.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import logging
@@ -421,11 +422,10 @@ class KnowledgeService:
             return
         embedder = CachedEmbedder(model)
         while True:
-            with self.lock:
+            with self.lock:  # a copy: requests link new queries while this builds
                 base, generation = self._base, self._generation
-            built = BaseSearch(
-                base, links=self.links, thesaurus=default_thesaurus(), embedder=embedder
-            )
+                links = copy.deepcopy(self.links)
+            built = BaseSearch(base, links=links, thesaurus=default_thesaurus(), embedder=embedder)
             with self.lock:
                 if generation == self._generation:
                     self._embedder = embedder

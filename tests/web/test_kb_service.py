@@ -1,0 +1,83 @@
+"""The server's knowledge service on its own SQLite file: whatever a person answers and takes
+back, the run kept in the database replays, after a restart, to exactly the state they saw; and
+a refused move leaves nothing half-written."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from joignable.knowledge.model import Question
+from joignable.web.kb_service import KbError, KnowledgeService
+
+FLOWS = ["en-no-internet", "en-high-bill", "fr-no-internet", "fr-cancel", "en-identify"]
+
+
+@pytest.fixture(scope="module")
+def folder() -> Path:
+    return Path(tempfile.mkdtemp(prefix="kb-service-"))
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    flow=st.sampled_from(FLOWS),
+    moves=st.lists(st.tuples(st.booleans(), st.integers(0, 10)), max_size=12),
+)
+def test_a_run_replays_after_a_restart_to_the_state_seen(
+    folder: Path, flow: str, moves: list[tuple[bool, int]]
+) -> None:
+    path = str(Path(tempfile.mkdtemp(dir=folder)) / "kb.db")  # a new server each example
+    k = KnowledgeService(path)
+    try:
+        k.seed_demo()
+        run = k.start_run(flow, {}, who="a01", audience="agent", contact="c1")
+        for back, pick in moves:
+            if run.state.ended or (back and run.state.previous is not None):
+                if run.state.previous is None:
+                    break
+                k.back(run)
+                continue
+            q = run.runner.node(run.state)
+            assert isinstance(q, Question)
+            if q.choices:
+                k.answer(run, q.choices[pick % len(q.choices)].value)
+            else:
+                typed = {"number": "12,5", "integer": "3", "boolean": "oui", "date": "2026-01-02"}
+                k.answer(run, typed.get(q.input or "text", "FR76 1234"))
+        seen = k.run_view(run)
+    finally:
+        k.close()
+    again = KnowledgeService(path)
+    try:
+        assert again.seed_demo() == 0
+        replayed = again.run(run.id)
+        view = again.run_view(replayed)
+        for field in ("node", "ended", "answers", "question", "outcome", "handover"):
+            assert view.get(field) == seen.get(field), field
+        assert [p["node"] for p in view["path"]] == [p["node"] for p in seen["path"]]
+        assert [r["at"].rsplit("/", 1)[1] for r in again.runs_of("c1")] == [seen["node"]]
+    finally:
+        again.close()
+
+
+def test_a_refused_move_writes_nothing(folder: Path) -> None:
+    k = KnowledgeService(str(folder / "refused.db"))
+    try:
+        k.seed_demo()
+        run = k.start_run("en-no-internet", {}, who="a01", audience="agent", contact=None)
+        before = k.run_view(run)
+        with pytest.raises(KbError) as refused:
+            k.answer(run, "purple")
+        assert refused.value.code == "run_bad_answer" and refused.value.status == 422
+        assert k.run_view(run) == before
+        with pytest.raises(KbError) as unknown:
+            k.start_run("en-high-bill", {}, who="x", audience="customer", contact=None)
+        assert unknown.value.code == "kb_unknown"  # an agents' flow, asked by a customer
+        count = len(k.db.execute("SELECT id FROM kb_runs").fetchall())
+        assert count == 1
+    finally:
+        k.close()
