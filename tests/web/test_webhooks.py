@@ -260,6 +260,32 @@ def test_a_restart_resumes_from_the_stored_position(tmp_path: Path, receiver: Re
         services.close()
 
 
+def test_a_deleted_subscription_stops_at_once_and_leaves_no_log(
+    org: Org, receiver: Receiver
+) -> None:
+    import sqlite3
+
+    _fast(org)
+    org.app.state.webhooks.policy = RetryPolicy(base=0.05, cap=0.05, max_attempts=1000)
+    receiver.default = 500
+    hook = _subscribe(org, receiver.url)
+    _arrive(org, 2)
+    _until(lambda: len(receiver.got) >= 3)  # retrying the first event
+    assert org.admin.delete(f"/api/webhooks/{hook['id']}").status_code == 200
+    time.sleep(0.2)
+    seen = len(receiver.got)
+    time.sleep(0.3)
+    assert len(receiver.got) == seen  # no more tries
+    db = sqlite3.connect(org.services.db_path)
+    try:
+        rows = db.execute("SELECT count(*) FROM webhook_deliveries").fetchone()[0]
+    finally:
+        db.close()
+    assert rows == 0
+    r = org.admin.get(f"/api/webhooks/{hook['id']}/deliveries")
+    assert r.status_code == 404 and r.json()["error"]["code"] == "unknown_webhook"
+
+
 def test_a_slow_receiver_does_not_slow_the_center(org: Org, receiver: Receiver) -> None:
     _fast(org)
     receiver.delay = 5.0

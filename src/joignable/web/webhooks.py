@@ -341,16 +341,19 @@ class WebhookStore:
         """The log entry of this event for this subscription (the same one again after a
         restart or a resume: its attempts keep counting)."""
         with self.lock:
+            # not for a subscription deleted meanwhile (its log is gone with it)
             self.db.execute(
                 "INSERT OR IGNORE INTO webhook_deliveries (webhook, event_id, event_type,"
-                " created_at) VALUES (?, ?, ?, ?)",
-                (wid, event_id, event_type, self.clock()),
+                " created_at) SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = ?)",
+                (wid, event_id, event_type, self.clock(), wid),
             )
             row = self.db.execute(
                 f"SELECT {_DELIVERY_COLUMNS} FROM webhook_deliveries"
                 " WHERE webhook = ? AND event_id = ?",
                 (wid, event_id),
             ).fetchone()
+        if row is None:
+            raise UnknownWebhook(f"no webhook {wid!r}", webhook=wid)
         return _delivery(row)
 
     def delivered(self, delivery: Delivery, status: int) -> None:
@@ -549,8 +552,11 @@ class Dispatcher:
                     await asyncio.wait_for(wake.wait(), 5.0)
                 continue
             for seq, event in page:
-                if not await self._deliver(hook, seq, event, client):
-                    return  # paused
+                try:
+                    if not await self._deliver(hook, seq, event, client):
+                        return  # paused
+                except UnknownWebhook:
+                    return  # deleted meanwhile
             if len(page) < PAGE:
                 self.store.advance(wid, upto)
             self.store.prune(wid)
