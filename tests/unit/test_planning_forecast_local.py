@@ -11,12 +11,21 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from joignable.cli import main
 from joignable.ledger.store import SQLiteStore
 from joignable.planning import simulate as sim
-from joignable.planning.forecast import DAY, day_starts, forecast_day, history, seasonal
+from joignable.planning.forecast import (
+    DAY,
+    day_starts,
+    forecast_day,
+    history,
+    pattern,
+    seasonal,
+)
 from joignable.planning.twin import DAY0, run_twin, single_queue
 from tests.unit.test_planning_forecast import W2, chi2, rates
 from tests.unit.test_planning_forecast_cli import ledger  # noqa: F401 (a fixture)
@@ -166,3 +175,56 @@ def test_special_days_from_the_command_line(ledger: str) -> None:  # noqa: F811
     assert plain["weeks"] == 2
     bad = CliRunner().invoke(main, [*base, "--holidays", "Christmas"])
     assert bad.exit_code == 2 and "YYYY-MM-DD" in bad.stderr
+
+
+# -- invariants of the pattern (hypothesis) ----------------------------------------------------
+
+history_shape = st.tuples(st.integers(1, 40), st.sampled_from([4, 24, 96]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(history_shape, st.integers(0, 13), st.floats(0.1, 10.0), st.integers(0, 2**32 - 1))
+def test_a_missing_slot_counts_for_nothing_and_special_days_are_ignored(
+    shape: tuple[int, int], later: int, half_life: float, seed: int
+) -> None:
+    days, slots = shape
+    rng = np.random.default_rng(seed)
+    counts = rng.poisson(5.0, (days, slots)).astype(float)
+    ahead = days + later
+    mean, std, weeks = pattern(counts, ahead, half_life=half_life)
+    # the per-slot weighted mean, weights summing to 1 and halving every half_life weeks
+    same = np.arange(ahead - 7, -1, -7)
+    same = same[same < days]
+    rows = same if len(same) else np.arange(days)
+    w = 0.5 ** ((ahead - rows) / 7.0 / half_life)
+    w /= w.sum()
+    np.testing.assert_allclose(mean, w @ counts[rows], rtol=1e-12)
+    np.testing.assert_allclose(std, np.sqrt(mean * np.sum(w * w)), rtol=1e-12)
+    assert weeks == len(same)
+    # a day without some slots (clocks going forward): those slots rest on the other days only,
+    # the others do not move
+    if len(rows) > 1:
+        gap = counts.copy()
+        gap[rows[0], : slots // 4] = np.nan
+        m2, s2, _ = pattern(gap, ahead, half_life=half_life)
+        np.testing.assert_allclose(m2[slots // 4 :], mean[slots // 4 :], rtol=1e-12)
+        w2 = w[1:] / w[1:].sum()
+        np.testing.assert_allclose(
+            m2[: slots // 4], w2 @ counts[rows[1:], : slots // 4], rtol=1e-12
+        )
+        np.testing.assert_allclose(s2[: slots // 4], np.sqrt(m2[: slots // 4] * np.sum(w2 * w2)))
+    # whatever happened on a special day does not change an ordinary day's forecast
+    special = (
+        {int(d) for d in rng.choice(days, size=min(3, days - 1), replace=False)}
+        if days > 1
+        else set()
+    )
+    odd = counts.copy()
+    for d in special:
+        odd[d] = rng.poisson(50.0, slots)
+    a, _, _ = pattern(counts, ahead, half_life=half_life, special=special)
+    b, _, _ = pattern(odd, ahead, half_life=half_life, special=special)
+    np.testing.assert_array_equal(a, b)
+    if special:  # and a special day rests on them alone
+        c, _, n = pattern(odd, ahead, half_life=half_life, special=special, special_day=True)
+        assert n == len(special) and c.min() >= odd[sorted(special)].min(axis=0).min() - 1e-9
