@@ -4,7 +4,7 @@ the customer's consent) or ask for a person (the path and answers go with the co
 agent who takes it sees them and the customer never repeats themselves).
 
 The customer proves who they are with their chat's token (``chat_api.chat_customer``), as for
-the rest of the chat; these routes stay out of the published spec like the chat's own.
+the rest of the chat (the ``chatToken`` scheme of the published spec).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from joignable.web.kb_service import KbError, KnowledgeService, Run
 from joignable.web.schemas import ID, Body
 from joignable.web.services import Svc
 
-router = APIRouter(prefix="/chat/{contact_id}/kb", tags=["self-service"], include_in_schema=False)
+router = APIRouter(prefix="/chat/{contact_id}/kb", tags=["self-service"])
 
 RunId = Annotated[str, Path(max_length=64)]
 
