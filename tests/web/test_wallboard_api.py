@@ -12,12 +12,15 @@ import pytest
 from argon2 import PasswordHasher
 from argon2.profiles import CHEAPEST
 from fastapi.testclient import TestClient
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from joignable.bootstrap import open_services, seed_demo
 from joignable.core import events as ev
 from joignable.core.model import Presence
 from joignable.core.service_level import DEFAULT_SL
 from joignable.web.accounts import Role
+from joignable.web.api.alerts import day_start, time_zone
 from joignable.web.app import create_app
 
 from ..conftest import Clock
@@ -187,3 +190,19 @@ def test_today_starts_at_midnight_where_the_supervisor_is(board: tuple[Org, Cloc
     local = dt.datetime.fromtimestamp(START, dt.timezone(dt.timedelta(hours=13)))
     assert body["day_start"] == local.replace(hour=0, minute=0, second=0).timestamp()
     assert body["tz"] == "Pacific/Auckland"
+
+
+ZONES = ["UTC", "Europe/Paris", "America/Sao_Paulo", "Pacific/Chatham", "Asia/Kolkata"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.floats(0, 4e9), st.sampled_from(ZONES))
+@example(1_541_304_000.0, "America/Sao_Paulo")  # 2018-11-04: clocks went from 00:00 to 01:00
+def test_a_day_starts_at_its_first_instant_whatever_the_clock_change(now: float, name: str) -> None:
+    """Midnight may not exist (a clock change at 00:00): the day starts at its first instant."""
+    tz = time_zone(name)
+    start = day_start(now, tz)
+    assert start <= now < start + 25 * 3600
+    day = dt.datetime.fromtimestamp(start, tz).date()
+    assert day == dt.datetime.fromtimestamp(now, tz).date()
+    assert dt.datetime.fromtimestamp(start - 1, tz).date() < day  # a second earlier: the day before
