@@ -256,14 +256,15 @@ def test_a_chat_token_lasts_the_chat_and_a_grace_after_it(org: Org) -> None:
             assert r.status_code == 401, r.text
             assert r.json()["error"]["code"] == "chat_token_expired"
             assert customer.post("messages", {"text": "still there?"}).status_code == 401
-        # the customer's stream refuses an expired token too (closed: left)
-        with (
-            pytest.raises(WebSocketDisconnect) as closed,
-            gone.client.websocket_connect(f"/api/chat/{gone.contact}/stream") as ws,
-        ):
-            ws.send_json({"token": gone.start["token"]})
-            ws.receive_json()
-        assert closed.value.code == 4401
+        # the customer's stream refuses an expired token too (left, or ended by the agent)
+        for customer in (gone, offered):
+            with (
+                pytest.raises(WebSocketDisconnect) as closed,
+                customer.client.websocket_connect(f"/api/chat/{customer.contact}/stream") as ws,
+            ):
+                ws.send_json({"token": customer.start["token"]})
+                ws.receive_json()
+            assert closed.value.code == 4401
         # a chat still going on keeps its token, however long it waits
         assert waiting.state()["status"] in ("waiting", "offered")
     finally:

@@ -15,6 +15,7 @@ a browser's storage opens nothing. The spec publishes the header as the ``chatTo
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections import deque
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -98,6 +99,7 @@ class StartLimiter:
 def install(app: FastAPI, services: Services) -> None:
     """Open the chat tables beside the ledger; they close with the services."""
     store = ChatStore(services.db_path, services.clock)
+    store.contact_ended_at = functools.partial(_contact_ended_at, services)
     services.on_close.append(store.close)
     app.state.chats = store
     app.state.chat_starts = StartLimiter(CHATS_PER_MINUTE, services.clock)
@@ -129,13 +131,10 @@ _chat_token = APIKeyHeader(
 )
 
 
-def _ended_at(svc: Services, contact_id: str, closed_at: float | None) -> float | None:
-    """When the chat's life ended: the customer left, or its contact ended (None: going on)."""
+def _contact_ended_at(svc: Services, contact_id: str) -> float | None:
     with svc.projections.lock:
         record = svc.projections.contacts.records.get(contact_id)
-        ended = record.ended_at if record is not None else None
-    found = [t for t in (closed_at, ended) if t is not None]
-    return min(found) if found else None
+        return record.ended_at if record is not None else None
 
 
 async def chat_customer(
@@ -153,15 +152,12 @@ async def chat_customer(
     owner, closed_at = found
     if owner != contact_id:
         raise Forbidden("this chat token is for another contact")
-    svc: Services = request.app.state.services
-    now = svc.clock()
-    ended = _ended_at(svc, owner, closed_at)
-    if ended is not None and now > ended + TOKEN_GRACE:
+    if store.token_expired(owner, closed_at):
         raise ChatTokenExpired(
             f"this chat ended more than {TOKEN_GRACE / 60:g} minutes ago: start a new one"
         )
     attendance: Attendance = request.app.state.chat_attendance
-    attendance.seen(owner, now)
+    attendance.seen(owner, request.app.state.services.clock())
     return owner
 
 

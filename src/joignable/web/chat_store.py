@@ -79,6 +79,8 @@ class ChatStore:
         self.lock = threading.Lock()
         self._watchers: dict[str, list[Callable[[], None]]] = {}
         self._all: list[Callable[[int, str, Message], None]] = []
+        # when a contact ended, if it did (the web app points it at the contact records)
+        self.contact_ended_at: Callable[[str], float | None] = lambda contact: None
 
     def watch_all(self, fn: Callable[[int, str, Message], None]) -> None:
         """Call ``fn(id, contact, message)`` (from the appending thread) after each new message
@@ -125,10 +127,19 @@ class ChatStore:
             ).fetchone()
         return None if row is None else (str(row[0]), row[1])
 
+    def chat_over_at(self, contact: str, closed_at: float | None) -> float | None:
+        """When the chat's life ended: the customer left, or its contact ended (None: going on)."""
+        found = [t for t in (closed_at, self.contact_ended_at(contact)) if t is not None]
+        return min(found) if found else None
+
+    def token_expired(self, contact: str, closed_at: float | None) -> bool:
+        over = self.chat_over_at(contact, closed_at)
+        return over is not None and self.clock() > over + TOKEN_GRACE
+
     def contact_for_token(self, secret: str) -> str | None:
-        """The token's contact, unless its chat closed more than ``TOKEN_GRACE`` ago."""
+        """The token's contact, unless its chat was over more than ``TOKEN_GRACE`` ago."""
         found = self.token_owner(secret)
-        if found is None or (found[1] is not None and self.clock() > found[1] + TOKEN_GRACE):
+        if found is None or self.token_expired(*found):
             return None
         return found[0]
 
