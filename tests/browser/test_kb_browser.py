@@ -177,3 +177,57 @@ def test_the_agents_panel_shows_the_packet_runs_a_flow_and_links_the_solution(
         context.close()
         customer.post(f"/api/chat/{contact}/leave")
         customer.close()
+
+
+def test_an_expert_reviews_on_the_kb_page(served: Served, browser: Any) -> None:
+    """The /kb page: search as you type, a draft in review published with a comment, another
+    sent back, a gap turned into a draft, health flags; in French."""
+    from playwright.sync_api import expect
+
+    expert = served.staff(Role.KNOWLEDGE_EXPERT)
+    for ident, title in (("fr-esim", "Activer une eSIM"), ("fr-5g", "Activer la 5G")):
+        content = {"id": ident, "title": title, "lang": "fr", "body": "Dans les réglages."}
+        v = expert.post("/api/kb/drafts", json={"kind": "article", "content": content}).json()
+        expert.post(f"/api/kb/items/article/{ident}/versions/{v['version']}/submit")
+    agent = served.staff(Role.AGENT)
+    assert agent.get("/api/kb/search", params={"q": "zorglub vrombit", "lang": "fr"}).json()["gap"]
+
+    context = browser.new_context(locale="fr-FR")
+    try:
+        page = context.new_page()
+        page.set_default_timeout(5000)
+        login = served.logins[Role.KNOWLEDGE_EXPERT]
+        r = page.request.post(
+            f"{served.base}/api/session",
+            data={"username": login.username, "password": login.password},
+        )
+        assert r.ok, r.text()
+        page.goto(f"{served.base}/kb")
+        expect(page.locator("h1")).to_have_text("Connaissances")
+        page.get_by_label("Demande", exact=True).fill("ma box clignote")
+        expect(page.locator("#kb-results li").first).to_contain_text("Redémarrer la box")
+        expect(page.locator("#kb-results li").first).to_contain_text('"clignote"')
+
+        review = page.locator("#in-review")
+        esim = review.locator("li", has_text="Activer une eSIM")
+        page.get_by_label("Commentaire ou motif (joint à l'action)").fill("Clair, merci")
+        esim.get_by_role("button", name="Publier").click()
+        expect(page.locator("#kb-status")).to_have_text("Publié.")
+        expect(review.locator("li", has_text="Activer une eSIM")).to_have_count(0)
+        page.get_by_label("Commentaire ou motif (joint à l'action)").fill("Quels réglages ?")
+        review.locator("li", has_text="Activer la 5G").get_by_role(
+            "button", name="Renvoyer"
+        ).click()
+        expect(page.locator("#drafts")).to_contain_text("Quels réglages ?")
+
+        gap = page.locator("#gaps li", has_text="zorglub vrombit")
+        gap.get_by_role("button", name="Créer un brouillon").click()
+        expect(page.locator("#kb-status")).to_have_text("Brouillon créé.")
+        expect(page.locator("#drafts")).to_contain_text("zorglub vrombit")
+        expect(page.locator("#health")).to_contain_text("never-used")
+    finally:
+        context.close()
+    published = agent.get("/api/kb/articles/fr-esim").json()
+    assert published["state"] == "published"
+    assert [c["note"] for c in published["history"] if c["action"] == "comment"] == ["Clair, merci"]
+    assert expert.get("/api/kb/items/article/fr-5g").json()["versions"][0]["state"] == "draft"
