@@ -544,3 +544,30 @@ def test_a_desk_whose_session_was_replaced_reloads_with_the_new_one(
     expect(desk.locator("#presence-now")).to_have_text("You are away.")  # nothing was done
     _go_available(desk)
     expect(desk.locator("#presence-now")).to_have_text("You are available.")
+
+
+def test_a_wrap_up_left_open_closes_at_its_limit_and_the_desk_says_so(
+    served: Served, desk: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    admin = served.staff(Role.ADMIN)
+    settings = admin.get("/api/settings").json()
+    assert admin.put("/api/settings", json={**settings, "wrapup_limit": 2.0}).status_code == 200
+    try:
+        contact = admin.post(
+            "/api/contacts", json={"queue": "billing", "channel": "chat", "customer": "c77"}
+        ).json()["contact"]
+        _go_available(desk)
+        desk.locator("#offers li").get_by_role("button", name="Accept").click()
+        desk.get_by_role("button", name="End the conversation").click()
+        expect(desk.locator("#wrapup-form")).to_be_visible()
+        expect(desk.locator("#notice")).to_have_text(
+            f"The wrap-up of {contact} reached its time limit and closed without a code.",
+            timeout=10000,
+        )
+        expect(desk.locator("#no-conversation")).to_be_visible()
+        record = admin.get(f"/api/contacts/{contact}").json()
+        assert record["outcome"] == "handled" and record["disposition"] == ""
+    finally:
+        assert admin.put("/api/settings", json=settings).status_code == 200

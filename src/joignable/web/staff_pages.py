@@ -107,6 +107,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "no_code": "Choose a code…",
         "notes": "Notes",
         "finish_wrapup": "Finish the wrap-up",
+        "wrapup_timeout": "The wrap-up of {contact} reached its time limit and closed without"
+        " a code.",
         "you": "You",
         "sys_callback_requested": "The customer asked to be called back.",
         "sys_customer_left": "The customer left the chat.",
@@ -182,6 +184,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "no_code": "Choisir un code…",
         "notes": "Notes",
         "finish_wrapup": "Terminer le post-traitement",
+        "wrapup_timeout": "Le post-traitement de {contact} a atteint sa limite de temps et s'est"
+        " fermé sans code.",
         "you": "Vous",
         "sys_callback_requested": "Le client a demandé à être rappelé.",
         "sys_customer_left": "Le client a quitté la discussion.",

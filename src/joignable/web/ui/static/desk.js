@@ -113,6 +113,8 @@
     const e = m.event || {};
     if (m.type === "callback_attempt_failed") {
       $("notice").textContent = e.retry_at ? t.callback_retry : t.callback_given_up;
+    } else if (m.type === "wrapup_ended" && e.reason === "timeout") {
+      $("notice").textContent = fill(t.wrapup_timeout, { contact: e.contact });
     }
   }
 
