@@ -132,6 +132,11 @@ def test_review_from_draft_to_published_and_back(org: Org) -> None:
     assert back.json()["version"] == 3 and back.json()["title"] == "Activate an eSIM"
     states = [v["state"] for v in expert.get("/api/kb/items/article/en-esim").json()["versions"]]
     assert states == ["archived", "archived", "published"]
+    # an article a published flow still shows cannot be archived: the flow is named
+    used = expert.post("/api/kb/items/article/en-reboot-box/versions/1/archive")
+    assert used.status_code == 422 and used.json()["error"]["code"] == "kb_invalid_content"
+    assert "en-no-internet" in used.json()["error"]["message"]
+    assert agent.get("/api/kb/articles/en-reboot-box").status_code == 200
     none = expert.post("/api/kb/items/article/nope/rollback")
     assert none.status_code == 409 and none.json()["error"]["code"] == "kb_no_previous"
 
@@ -151,6 +156,8 @@ def test_a_flow_run_is_saved_with_its_contact(org: Org) -> None:
     assert red["ended"] and red["outcome"]["article"]["id"] == "en-led-red"
     again = agent.post(f"/api/kb/runs/{rid}/back").json()
     assert again["node"] == "ask_light" and not again["ended"]
+    long = agent.post(f"/api/kb/runs/{rid}/answer", json={"value": "x" * 501})
+    assert long.status_code == 422 and long.json()["error"]["code"] == "invalid_input"
     start = agent.post(f"/api/kb/runs/{rid}/back")
     assert start.status_code == 409 and start.json()["error"]["code"] == "run_at_start"
     agent.post(f"/api/kb/runs/{rid}/answer", json={"value": "off"})

@@ -33,7 +33,7 @@ class RunIn(Body):
 
 
 class AnswerIn(Body):
-    value: str | int | float | bool
+    value: Annotated[str, Field(max_length=500)] | int | float | bool
 
 
 class SolvedIn(Body):

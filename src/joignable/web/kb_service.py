@@ -15,6 +15,7 @@ import copy
 import functools
 import json
 import logging
+import re
 import secrets
 import sqlite3
 import threading
@@ -280,23 +281,30 @@ class KnowledgeService:
                 out.append(latest)
         return out
 
-    def _check_content(self, content: Article | Flow) -> None:
-        """The published base with this content in it must validate (refers to nothing
-        unknown, every node reachable, an exit from every cycle)."""
+    def _check_content(self, content: Article | Flow | None, without: str | None = None) -> None:
+        """The published base with this content in it (or without the item ``without``) must
+        validate: it refers to nothing unknown, every node is reachable, every cycle has an exit.
+        So archiving an article a published flow still shows is refused, naming the flow."""
         from joignable.knowledge.schema import build
 
         articles, flows = dict(self._base.articles), dict(self._base.flows)
         if isinstance(content, Flow):
             flows[content.id] = content
-        else:
+        elif content is not None:
             articles[content.id] = content
+        if without is not None:
+            kind, ident = split_key(without)
+            (flows if kind == "flow" else articles).pop(ident, None)
         _, problems = build(base_data(Base(articles, flows)))
         if problems:
-            raise KbError(
-                "kb_invalid_content",
-                "; ".join(str(p) for p in problems[:10]),
-                problems=len(problems),
-            )
+            # places are given in the file's terms (flows[2]...): name the item too
+            names = {"articles": list(articles), "flows": list(flows)}
+
+            def named(m: re.Match[str]) -> str:
+                return f"{m.group(0)} ({names[m.group(1)][int(m.group(2))]})"
+
+            said = [re.sub(r"\b(articles|flows)\[(\d+)\]", named, str(p)) for p in problems]
+            raise KbError("kb_invalid_content", "; ".join(said[:10]), problems=len(problems))
 
     def propose(self, kind: str, data: Any, who: Actor, note: str = "") -> Version:
         from joignable.knowledge.schema import read_item
@@ -325,6 +333,8 @@ class KnowledgeService:
             elif action == "send_back":
                 v = self.catalog.send_back(key, number, who, now, text)
             elif action == "archive":
+                if self.catalog.version(key, number).state == "published":
+                    self._check_content(None, without=key)
                 v = self.catalog.archive(key, number, who, now)
             elif action == "publish":
                 target = self.catalog.version(key, number)
@@ -350,6 +360,13 @@ class KnowledgeService:
     def rollback(self, key: str, who: Actor) -> Version:
         split_key(key)
         with self.lock, _translated():
+            earlier = [
+                v
+                for v in self.catalog.versions(key)
+                if v.state != "published" and any(c.action == "published" for c in v.history)
+            ]
+            if earlier and who.role == "expert":  # what comes back must still fit the base
+                self._check_content(earlier[-1].content)
             v = self.catalog.rollback(key, who, self.clock())
             self._save_item(key)
             self._changed()

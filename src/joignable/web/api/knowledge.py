@@ -145,6 +145,8 @@ async def search(
 ) -> dict[str, Any]:
     """The best flows and articles, each saying why it matched; a search without a good answer
     is kept as a gap for experts."""
+    if contact_id is not None:
+        _known_contact(svc, contact_id)
     return await search_view(kb(svc), q, lang, audience, k, contact_id)
 
 
@@ -416,16 +418,19 @@ async def contact_knowledge(contact_id: str, who: Desk, svc: Svc) -> dict[str, A
 # -- flow runs -----------------------------------------------------------------------------------
 
 
+Value = Annotated[str, Field(max_length=500)] | int | float | bool
+
+
 class RunIn(Body):
     flow: str = Field(pattern=ID)
-    facts: dict[str, str | int | float | bool] = Field(
+    facts: dict[Annotated[str, Field(max_length=64)], Value] = Field(
         default_factory=dict, max_length=50, description="what is known (skips its questions)"
     )
     contact_id: str | None = Field(None, max_length=64, description="save the path with it")
 
 
 class AnswerIn(Body):
-    value: str | int | float | bool = Field(description="a choice's value or label, or input")
+    value: Value = Field(description="a choice's value or label, or input")
 
 
 def _own_run(k: KnowledgeService, run_id: str, who: Principal) -> Run:
@@ -520,7 +525,7 @@ class PracticeIn(Body):
 
 
 class PickIn(Body):
-    value: str | int | float | bool
+    value: Value
 
 
 def _practice_view(k: KnowledgeService, pid: str, who: Principal) -> dict[str, Any]:
