@@ -183,3 +183,13 @@ def test_the_desk_reads_its_work_with_deadlines_on_the_centers_clock(org: Org) -
     assert agent.post(f"/api/agents/a01/contacts/{cid}/complete").status_code == 200
     [wrap] = agent.get("/api/agents/a01/work").json()["wrapups"]
     assert wrap["contact"] == cid and wrap["channel"] == "callback" and wrap["queue"] == "billing"
+
+
+def test_the_login_page_shows_who_is_logged_in_and_a_way_out(org: Org) -> None:
+    anonymous = TestClient(org.app).get("/login").text
+    assert 'id="logout"' not in anonymous and 'name="csrf-token"' not in anonymous
+    supervisor = org.clients[Role.SUPERVISOR]
+    page = supervisor.get("/login", headers={"Accept-Language": "en"}).text
+    assert "Logged in as Supervisor" in page and 'id="logout"' in page
+    token = supervisor.headers["X-CSRF-Token"]
+    assert f'<meta name="csrf-token" content="{token}">' in page  # for the logout button
