@@ -11,6 +11,7 @@ import os
 from setuptools import setup
 
 COMPILED = [
+    "src/joignable/core/kinds.py",
     "src/joignable/core/state.py",
     "src/joignable/core/engine.py",
     "src/joignable/core/estimate.py",

@@ -21,15 +21,8 @@ import msgspec
 from joignable.core import errors as er
 from joignable.core import events as ev
 from joignable.core.estimate import Estimate, estimate_contact, estimate_queue
-from joignable.core.model import (
-    AgentConfig,
-    Channel,
-    Outcome,
-    Presence,
-    QueueConfig,
-    Requirement,
-    Settings,
-)
+from joignable.core.kinds import Channel, Outcome, Presence
+from joignable.core.model import AgentConfig, QueueConfig, Requirement, Settings
 from joignable.core.rules import (
     is_open,
     next_opening,
@@ -455,7 +448,7 @@ class Engine:
                 raise er.InvalidInput("an agent cannot transfer a contact to itself")
             if target.presence is not Presence.AVAILABLE:
                 raise er.AgentNotReady(f"{target.id} is not available", agent=target.id)
-            if not target.config.capacity.get(contact.route_channel, 0):
+            if not target.capacity.get(contact.route_channel, 0):
                 # otherwise the contact would wait on a line its agent can never serve
                 raise er.AgentNotReady(
                     f"{target.id} takes no {contact.route_channel} contacts", agent=target.id

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import msgspec
 
-from joignable.core.model import Channel, Presence, QueueConfig
+from joignable.core.kinds import Channel, Presence
+from joignable.core.model import QueueConfig
 from joignable.core.rules import meets_any, step_alternatives
 from joignable.core.state import Agent, Contact, State, Status
 
@@ -25,7 +26,7 @@ class Estimate(msgspec.Struct):
 
 
 def _capacity(agent: Agent, channel: Channel) -> int:
-    return agent.config.capacity.get(channel, 0)
+    return agent.capacity.get(channel, 0)
 
 
 def _describe(ahead: int, eligible: int, busy: int, seconds: float | None) -> str:

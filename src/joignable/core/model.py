@@ -6,38 +6,12 @@ The rules over these values (who meets a requirement, widening steps, opening ho
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 import msgspec
 
+# The kinds live in a module of their own, compiled with the core (see kinds.py).
+from joignable.core.kinds import Channel, Outcome, Presence, Strategy
 
-class Channel(StrEnum):
-    VOICE = "voice"
-    CHAT = "chat"
-    EMAIL = "email"
-    CALLBACK = "callback"
-
-
-class Presence(StrEnum):
-    OFFLINE = "offline"
-    AVAILABLE = "available"
-    AWAY = "away"
-
-
-class Outcome(StrEnum):
-    HANDLED = "handled"
-    ABANDONED = "abandoned"
-    CALLBACK_COMPLETED = "callback_completed"
-    CALLBACK_FAILED = "callback_failed"
-    DEFLECTED = "deflected"
-    FAILED = "failed"
-
-
-class Strategy(StrEnum):
-    LONGEST_IDLE = "longest-idle"
-    MOST_SKILLED = "most-skilled"
-    LEAST_OCCUPIED = "least-occupied"
-    ROUND_ROBIN = "round-robin"
+__all__ = ["Channel", "Outcome", "Presence", "Strategy"]  # and the structs below
 
 
 # A requirement is a set of skills with minimum levels; an agent meets it when it has every

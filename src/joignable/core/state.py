@@ -10,25 +10,16 @@ Indexes are kept so each routing decision is O(log n):
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sortedcontainers import SortedList
-
 from joignable.core import events as ev
-from joignable.core.model import (
-    AgentConfig,
-    Channel,
-    Outcome,
-    Presence,
-    QueueConfig,
-    Requirement,
-    Settings,
-    Strategy,
-)
+from joignable.core.kinds import Channel, Outcome, Presence, Strategy
+from joignable.core.model import AgentConfig, QueueConfig, Requirement, Settings
 from joignable.core.rules import meets_any, next_step_time
 
 # (-priority, rank time, arrival seq, contact id); typed loosely on purpose: a compiled core
@@ -157,10 +148,18 @@ class Agent:
     stamp: int = 0
     indexed: bool = True
     channels: tuple[Channel, ...] = ()  # those its capacity allows at all, in config order
+    # Copied out of ``config`` by ``configure``: routing reads them at every decision, and an
+    # attribute of this (compiled) class costs far less than one of a msgspec struct.
+    id: str = ""
+    capacity: dict[Channel, int] = field(default_factory=dict)
+    mixing: bool = False
 
-    @property
-    def id(self) -> str:
-        return self.config.id
+    def configure(self, config: AgentConfig) -> None:
+        self.config = config
+        self.id = config.id
+        self.capacity = config.capacity
+        self.mixing = config.mixing
+        self.channels = tuple(ch for ch, n in config.capacity.items() if n > 0)
 
     def total_load(self) -> int:
         return sum(self.load.values())
@@ -170,8 +169,8 @@ class Agent:
         if self.presence is not Presence.AVAILABLE:
             return ()
         load = self.load
-        cap = self.config.capacity
-        if self.config.mixing:
+        cap = self.capacity
+        if self.mixing:
             return tuple(ch for ch, n in cap.items() if load.get(ch, 0) < n)
         # not mixing: room only on the one channel it works on, if any
         working: Channel | None = None
@@ -204,6 +203,91 @@ class Agent:
 
     def load_any(self) -> bool:
         return any(self.load.values())
+
+
+_BLOCK = 512  # keys per block of a line, at most twice this
+
+
+class Line:
+    """The waiting contacts of one line on one channel: their keys in order (priority, then
+    arrival), the head first.
+
+    Sorted blocks of at most ``2 * _BLOCK`` keys, found by bisecting the blocks' last keys (the
+    idea of sortedcontainers' SortedList, kept to what routing uses so it compiles with the
+    core: the pure-Python SortedList cost more than a tenth of the engine). Adding or removing
+    a key is O(log n) comparisons plus moving at most one block; the head is read in O(1).
+    Keys are unique (they end with the contact's arrival number and id).
+    """
+
+    __slots__ = ("blocks", "maxes", "size", "load")
+
+    def __init__(self, load: int = _BLOCK) -> None:
+        self.blocks: list[list[WaitKey]] = []
+        self.maxes: list[WaitKey] = []  # the last key of each block
+        self.size = 0
+        self.load = load
+
+    def add(self, key: WaitKey) -> None:
+        blocks, maxes = self.blocks, self.maxes
+        self.size += 1
+        if not blocks:
+            blocks.append([key])
+            maxes.append(key)
+            return
+        i = bisect_right(maxes, key)
+        if i == len(maxes):  # after every key (the common case: a new arrival)
+            i -= 1
+            block = blocks[i]
+            block.append(key)
+            maxes[i] = key
+        else:
+            block = blocks[i]
+            insort(block, key)
+        load = self.load
+        if len(block) > 2 * load:
+            blocks.insert(i + 1, block[load:])
+            del block[load:]
+            maxes[i] = block[-1]
+            maxes.insert(i + 1, blocks[i + 1][-1])
+
+    def _find(self, key: WaitKey) -> tuple[int, int]:
+        """(block, place) of ``key``; ValueError when it is not in the line."""
+        i = bisect_left(self.maxes, key)
+        if i < len(self.maxes):
+            block = self.blocks[i]
+            j = bisect_left(block, key)
+            if j < len(block) and block[j] == key:
+                return i, j
+        raise ValueError(f"{key!r} is not in the line")
+
+    def remove(self, key: WaitKey) -> None:
+        i, j = self._find(key)
+        block = self.blocks[i]
+        del block[j]
+        self.size -= 1
+        if not block:
+            del self.blocks[i]
+            del self.maxes[i]
+        elif j == len(block):
+            self.maxes[i] = block[-1]
+
+    def head(self) -> WaitKey | None:
+        return self.blocks[0][0] if self.blocks else None
+
+    def index(self, key: WaitKey) -> int:
+        """How many keys come before ``key`` (its place in line, from 0)."""
+        i, j = self._find(key)
+        return sum(len(b) for b in self.blocks[:i]) + j
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __bool__(self) -> bool:
+        return self.size > 0
+
+    def __iter__(self) -> Iterator[WaitKey]:
+        for block in self.blocks:
+            yield from block
 
 
 def _alive(entry: FreeEntry, channel: Channel) -> bool:
@@ -271,7 +355,7 @@ class Pool:
     strategy: Strategy
     alternatives: list[Requirement] | None  # None: a named agent's personal line
     fixed_agent: str | None = None
-    waiting: dict[Channel, SortedList] = field(default_factory=dict)
+    waiting: dict[Channel, Line] = field(default_factory=dict)
     # The head of each non-empty line: dispatch reads the heads of every line a freed agent
     # serves, far more often than a line changes.
     heads: dict[Channel, WaitKey] = field(default_factory=dict)
@@ -295,7 +379,7 @@ class Pool:
         if s is Strategy.ROUND_ROBIN:
             return (agent.last_offer_seq, agent.order, agent.id)
         if s is Strategy.LEAST_OCCUPIED:
-            cap = sum(agent.config.capacity.values()) or 1
+            cap = sum(agent.capacity.values()) or 1
             return (agent.total_load() / cap, agent.idle_since, agent.order, agent.id)
         # most skilled: highest sum of levels on the skills this pool asks for
         req = self.alternatives[0] if self.alternatives else {}
@@ -657,7 +741,7 @@ class State:
         channel = contact.route_channel
         w = pool.waiting.get(channel)
         if w is None:
-            w = pool.waiting[channel] = SortedList()
+            w = pool.waiting[channel] = Line()
             if channel not in pool.free:
                 self._activate(pool, channel)
         key = contact.key
@@ -677,8 +761,9 @@ class State:
         line = pool.waiting[channel]
         line.remove(key)
         if pool.heads[channel] == key:
-            if line:
-                pool.heads[channel] = line[0]
+            head = line.head()
+            if head is not None:
+                pool.heads[channel] = head
             else:
                 del pool.heads[channel]
         if contact.route_channel is not Channel.CALLBACK:
@@ -731,8 +816,7 @@ class State:
             agent = Agent(e.agent, order=len(self.agents), idle_since=e.at, presence_since=e.at)
             self.agents[e.agent.id] = agent
         old = agent.config
-        agent.config = e.agent
-        agent.channels = tuple(ch for ch, n in e.agent.capacity.items() if n > 0)
+        agent.configure(e.agent)
         for skill in old.skills:
             self.holders.get(skill, {}).pop(agent.id, None)
         for skill in e.agent.skills:
@@ -839,7 +923,7 @@ class State:
         contact.history.append((e.at, "callback_requested", e.number))
         if e.due is None:
             fixed = contact.pool.fixed_agent if contact.pool else None
-            if fixed is not None and not self.agents[fixed].config.capacity.get(Channel.CALLBACK):
+            if fixed is not None and not self.agents[fixed].capacity.get(Channel.CALLBACK):
                 fixed = None  # the named agent makes no callbacks: the queue does, at its place
             self._enqueue(contact, fixed)
         else:
