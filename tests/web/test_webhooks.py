@@ -312,6 +312,9 @@ def test_only_http_urls_to_public_hosts_are_accepted(org: Org) -> None:
         "http://[::ffff:127.0.0.1]/x",
         "http://0.0.0.0/x",
         "not a url",
+        "http://exa mple.com/x",
+        "http://[::1",
+        "http://example.com:99999/",
     ]
     for url in refused:
         r = org.admin.post("/api/webhooks", json={"url": url, "events": ["contact_ended"]})

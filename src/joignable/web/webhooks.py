@@ -166,8 +166,11 @@ def check_url(url: str, allow_private: bool) -> str:
     try:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
-    except ValueError as exc:
+        httpx.URL(url)  # what will send it must read it too
+    except (ValueError, httpx.InvalidURL) as exc:
         raise WebhookUrlRefused(f"not a URL: {exc}") from None
+    if any(c.isspace() for c in url):
+        raise WebhookUrlRefused("no spaces in a webhook URL (encode them)")
     if parts.scheme not in ("http", "https"):
         raise WebhookUrlRefused("a webhook URL must be http:// or https://")
     if not parts.hostname:
@@ -514,6 +517,9 @@ class Dispatcher:
                 self._wake.clear()
                 active = {h.id for h in self.store.all() if h.status == "active"}
                 for wid, task in list(self._tasks.items()):
+                    if task.done() and not task.cancelled() and task.exception() is not None:
+                        # started again below (if still active): its position is stored
+                        log.error("webhook %s sender failed", wid, exc_info=task.exception())
                     if wid not in active or task.done():
                         task.cancel()
                         del self._tasks[wid]
@@ -606,6 +612,8 @@ class Dispatcher:
                 await check_resolved(hook.url)
         except WebhookUrlRefused as exc:
             return None, f"refused: {exc.message}"
+        except ValueError as exc:  # an address the resolver gave that is no address
+            return None, f"refused: {exc}"
         now = int(self.clock())
         headers = {
             "Content-Type": "application/json",
@@ -622,7 +630,7 @@ class Dispatcher:
                 status = r.status_code
         except httpx.TimeoutException:
             return None, f"no answer within {TIMEOUT:g} s"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # noqa: BLE001 (any failure to send is a failed attempt, logged)
             return None, f"{type(exc).__name__}: {exc}"[:500]
         if 200 <= status < 300:
             return status, None
