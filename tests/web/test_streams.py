@@ -143,3 +143,34 @@ def test_chat_messages_come_only_to_a_stream_that_asks_for_them(org: Org) -> Non
         customer.post("messages", {"text": "not asked for"})
         sup.put("/api/agents/a02/presence", json={"presence": "away"})
         assert ws.receive_json()["type"] == "presence_changed"
+
+
+def test_chat_watchers_learn_of_messages_in_id_order_under_concurrent_writers(
+    tmp_path: Any,
+) -> None:
+    import threading
+
+    from joignable.web.chat_store import ChatStore, Sender
+
+    store = ChatStore(str(tmp_path / "chats.db"))
+    seen: list[int] = []
+    store.watch_all(lambda chat_id, contact, message: seen.append(chat_id))
+
+    def write(n: int) -> None:
+        for i in range(50):
+            store.append(f"c{(n + i) % 3}", Sender.CUSTOMER, "x", f"{n}-{i}")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    try:
+        stored = [chat_id for chat_id, _, _ in store.messages_since(0, limit=1000)]
+        assert seen == stored and len(seen) == 200  # the live order is the stored order
+        assert seen == sorted(set(seen))
+        for contact in ("c0", "c1", "c2"):  # and each chat's seq has no gap
+            seqs = [m.seq for m in store.messages(contact, 0, limit=1000)]
+            assert seqs == list(range(1, len(seqs) + 1))
+    finally:
+        store.close()
