@@ -571,3 +571,26 @@ def test_a_wrap_up_left_open_closes_at_its_limit_and_the_desk_says_so(
         assert record["outcome"] == "handled" and record["disposition"] == ""
     finally:
         assert admin.put("/api/settings", json=settings).status_code == 200
+
+
+def test_an_agent_transfers_a_chat_to_another_queue(served: Served, desk: Any) -> None:
+    from playwright.sync_api import expect
+
+    admin = served.staff(Role.ADMIN)
+    contact = admin.post(
+        "/api/contacts", json={"queue": "billing", "channel": "chat", "customer": "c88"}
+    ).json()["contact"]
+    _go_available(desk)
+    desk.locator("#offers li").get_by_role("button", name="Accept").click()
+    expect(desk.locator("#conversation")).to_have_attribute("data-contact-id", contact)
+    desk.get_by_label("Transfer to the queue").select_option("tech")
+    desk.get_by_role("button", name="Transfer", exact=True).click()
+    expect(desk.locator("#notice")).to_have_text("c88 (Billing) transferred to Technical support.")
+    record = admin.get(f"/api/contacts/{contact}").json()
+    assert record["transfers"] == 1 and record["final_queue"] == "tech"
+    assert record["outcome"] is None  # waiting in its new queue (or offered there)
+    expect(desk.get_by_role("tab", name="c88 (Billing)")).to_have_count(0)
+    # the agent did not wrap it up: it is still the customer's open contact
+    work = served.staff(Role.AGENT).get(f"/api/agents/{AGENT}/work").json()
+    assert contact not in [w["contact"] for w in work["wrapups"]]
+    admin.post(f"/api/contacts/{contact}/cancel")

@@ -23,6 +23,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from joignable.web.accounts import Role, Session
 from joignable.web.auth import CSRF_HEADER, SESSION_COOKIE
+from joignable.web.chat_api import topic_list
 from joignable.web.chat_page import HEADERS, LANG_COOKIE, LANGUAGES, UI, pick_language
 
 # A page holding a CSRF token is never stored by the browser or a proxy.
@@ -91,6 +92,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "send": "Send",
         "send_hint": "Enter sends, Shift+Enter starts a new line.",
         "end_chat": "End the conversation",
+        "transfer_to": "Transfer to the queue",
+        "transfer": "Transfer",
+        "transferred": "{contact} transferred to {queue}.",
         "customer_left": "The customer has left the chat.",
         "callback_call": "Call {number} now.",
         "callback_reached": "Reached: done",
@@ -168,6 +172,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "send": "Envoyer",
         "send_hint": "Entrée envoie, Maj+Entrée passe à la ligne.",
         "end_chat": "Terminer la conversation",
+        "transfer_to": "Transférer vers la file",
+        "transfer": "Transférer",
+        "transferred": "{contact} transféré vers {queue}.",
         "customer_left": "Le client a quitté la discussion.",
         "callback_call": "Appelez le {number} maintenant.",
         "callback_reached": "Joint : terminé",
@@ -298,6 +305,7 @@ async def desk_page(request: Request, lang: str | None = Query(None, max_length=
         agent_id=agent.config.id,
         agent_name=agent.config.name or agent.config.id,
         codes=codes,
+        queues=svc.center.read(topic_list),  # to transfer to, and to name the topics
         # the stream starts after what the page already reflects (its first snapshot follows)
         seq=svc.center.durable,
     )

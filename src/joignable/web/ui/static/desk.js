@@ -480,6 +480,12 @@
     $("callback-part").hidden = !(conv.kind === "callback" && connected);
     $("callback-number").textContent = fill(t.callback_call, { number: conv.number });
     $("end-contact").hidden = !connected || conv.kind === "callback";
+    $("transfer-form").hidden = !connected;
+    if (connected && $("transfer-queue").dataset.for !== conv.id) {
+      $("transfer-queue").dataset.for = conv.id; // proposes another queue than its own
+      const other = data.queues.find((q) => q.id !== conv.queue);
+      if (other) $("transfer-queue").value = other.id;
+    }
     $("wrapup-form").hidden = connected;
     renderNote(conv);
     tick();
@@ -609,6 +615,18 @@
     });
   });
 
+  $("transfer-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const cid = focused;
+    const queue = $("transfer-queue").value;
+    if (cid === null || !queue) return;
+    const who = tabLabel(convs.get(cid));
+    act(async () => {
+      await call("POST", base + "/contacts/" + encodeURIComponent(cid) + "/transfer", { queue });
+      $("notice").textContent = fill(t.transferred, { contact: who, queue: queueName(queue) });
+    });
+  });
+
   $("wrapup-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const cid = focused;
@@ -633,14 +651,8 @@
 
   // -- start -------------------------------------------------------------------------------
 
-  async function start() {
-    try {
-      const queues = await call("GET", "/api/queues");
-      for (const q of queues) queueNames[q.id] = q.name || q.id;
-    } catch (err) {
-      if (err.message === "unauthenticated") return;
-      showError(err.message);
-    }
+  function start() {
+    for (const q of data.queues) queueNames[q.id] = q.name;
     showReason();
     openStream();
     setInterval(tick, 250);
