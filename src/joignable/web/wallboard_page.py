@@ -73,6 +73,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "offered": "Offered",
         "abandoned": "Abandoned",
         "callbacks": "Callbacks",
+        "columns_note": "Callbacks: in line for an agent / scheduled for later / asked for today."
+        " Agents free / busy: available / offered a contact, in conversation or in wrap-up.",
         "callbacks_value": "{line} in line, {scheduled} scheduled, {today} asked today",
         "agents_free": "Agents free / busy",
         "definition": "Service level definition: {text} ({name}).",
@@ -132,6 +134,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "offered": "Reçus",
         "abandoned": "Abandonnés",
         "callbacks": "Rappels",
+        "columns_note": "Rappels : en file pour un conseiller / planifiés plus tard / demandés"
+        " aujourd'hui. Conseillers libres / occupés : disponibles / contact proposé, en"
+        " conversation ou en post-traitement.",
         "callbacks_value": "{line} en file, {scheduled} planifiés, {today} demandés aujourd'hui",
         "agents_free": "Conseillers libres / occupés",
         "definition": "Définition du niveau de service : {text} ({name}).",

@@ -64,7 +64,11 @@ def _routing(engine: Engine) -> dict[str, Any]:
         for q in st.queues.values()
     }
     agents = {
-        a.config.id: (dict(a.config.skills), frozenset(ch.value for ch in a.channels))
+        a.config.id: (
+            dict(a.config.skills),
+            frozenset(ch.value for ch in a.channels),
+            a.config.name,
+        )
         for a in st.agents.values()
     }
     waiting = []
@@ -90,8 +94,10 @@ def _routing(engine: Engine) -> dict[str, Any]:
     return {"queues": queues, "agents": agents, "waiting": waiting, "alarms": alarms}
 
 
-def gather(svc: Services, tz: ZoneInfo) -> tuple[Snapshot, dict[str, Any], float, float, int]:
-    """The rules' input: (snapshot, today's KPIs per queue, day start, now, seq)."""
+def gather(
+    svc: Services, tz: ZoneInfo
+) -> tuple[Snapshot, dict[str, Any], dict[str, str], float, float, int]:
+    """The rules' input: (snapshot, today's KPIs per queue, agents' names, day start, now, seq)."""
     now = svc.clock()
     start = day_start(now, tz)
     p = svc.projections
@@ -110,10 +116,11 @@ def gather(svc: Services, tz: ZoneInfo) -> tuple[Snapshot, dict[str, Any], float
         alarms.append(AuditAlarm(at, kind, message, tuple(contacts), tuple(agents)))
     staff = {}
     for aid, row in live["agents"].items():
-        skills, channels = routing["agents"].get(aid, ({}, frozenset()))
+        skills, channels, _ = routing["agents"].get(aid, ({}, frozenset(), ""))
         staff[aid] = AgentNow(aid, row["state"], float(row["since"]), skills, channels)
     snapshot = Snapshot(routing["queues"], staff, routing["waiting"], alarms)
-    return snapshot, today, start, now, seq
+    names = {aid: row[2] for aid, row in routing["agents"].items()}
+    return snapshot, today, names, start, now, seq
 
 
 @router.get("/stats/alerts", dependencies=[Depends(require(Perm.STATS_READ))])
@@ -130,7 +137,7 @@ async def alerts(
     tz: str = Query("UTC", max_length=64, pattern=TZ_PATTERN, description="where today starts"),
 ) -> dict[str, Any]:
     """Alerts that hold now (critical first), with the figures they were computed from: each
-    queue's KPIs since midnight in ``tz`` and its SL threshold and target."""
+    queue's KPIs since midnight in ``tz`` and its SL threshold and target; agents' names."""
     config = AlertConfig(
         long_wait=long_wait,
         sl_risk=sl_risk,
@@ -140,7 +147,7 @@ async def alerts(
         sl_definition=sl,
     )
     zone = time_zone(tz)
-    snapshot, today, start, now, seq = gather(svc, zone)
+    snapshot, today, names, start, now, seq = gather(svc, zone)
     found = evaluate(snapshot, today, config, now)
     return {
         "at": now,
@@ -154,5 +161,6 @@ async def alerts(
             for q in snapshot.queues.values()
         },
         "today": {q: msgspec.to_builtins(k) for q, k in today.items()},
+        "agents": {aid: {"name": name} for aid, name in sorted(names.items())},
         "alerts": msgspec.to_builtins(found),
     }

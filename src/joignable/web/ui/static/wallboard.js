@@ -259,11 +259,11 @@
       cell("abandoned", String(K ? K.abandoned : 0));
       cell("handled", String(K ? K.handled : 0));
       cell("offered", String(K ? K.offered : 0));
-      cell("callbacks", fmt(t.callbacks_value, {
-        line: L.callbacks_waiting || 0,
-        scheduled: L.callbacks_scheduled || 0,
-        today: K ? K.callbacks_requested : 0,
-      }));
+      const cb = [L.callbacks_waiting || 0, L.callbacks_scheduled || 0, K ? K.callbacks_requested : 0];
+      cell("callbacks", cb.join(" / ")).setAttribute(
+        "aria-label",
+        fmt(t.callbacks_value, { line: cb[0], scheduled: cb[1], today: cb[2] }),
+      );
       const a = L.agents || {};
       const busy = (a.busy || 0) + (a.reserved || 0) + (a["wrap-up"] || 0);
       cell("agents", `${a.available || 0} / ${busy}`);
@@ -286,7 +286,8 @@
     const rows = ids.map((id) => {
       const a = live.agents[id];
       const tr = el("tr", { "data-agent": id, "data-state": a.state });
-      tr.append(el("th", { scope: "row" }, id));
+      const name = (snap.alerts.agents[id] || {}).name;
+      tr.append(el("th", { scope: "row" }, name ? `${name} (${id})` : id));
       tr.append(el("td", { "data-field": "state", class: `state ${a.state}` }, stateText(a.state)));
       tr.append(ticking(el("td", { "data-field": "time_in_state" }), a.seconds_in_state));
       return tr;
@@ -301,9 +302,9 @@
 
   // -- charts: inline SVG, each with its table --------------------------------------------------
 
-  const W = 640;
-  const H = 170;
-  const M = { left: 40, right: 8, top: 10, bottom: 24 };
+  const W = 420;
+  const H = 180;
+  const M = { left: 46, right: 8, top: 12, bottom: 26 };
 
   function axes(root, n, step, start, yLabels) {
     const plotH = H - M.top - M.bottom;
