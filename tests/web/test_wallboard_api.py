@@ -73,6 +73,7 @@ def test_a_contact_waiting_with_no_agent_puts_its_queue_at_risk_then_over_the_li
         "text": "answered within T / contacts offered (strictest)",
     }
     assert quiet["queues"]["billing"]["sl_threshold"] > 0
+    assert quiet["agents"]["a01"]["name"] == "Ana"  # the page shows agents by name
 
     cid = org.channel().post("/api/contacts", json={"queue": "sales", "customer": "w"}).json()
     cid = cid["contact"]
