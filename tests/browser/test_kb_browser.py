@@ -231,3 +231,41 @@ def test_an_expert_reviews_on_the_kb_page(served: Served, browser: Any) -> None:
     assert published["state"] == "published"
     assert [c["note"] for c in published["history"] if c["action"] == "comment"] == ["Clair, merci"]
     assert expert.get("/api/kb/items/article/fr-5g").json()["versions"][0]["state"] == "draft"
+
+
+def test_before_a_chat_the_customer_finds_answers_and_a_person_sees_them(
+    served: Served, page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(f"{served.base}/chat")
+    page.get_by_label("What is it about? (optional)").fill("my wifi is slow")
+    results = page.locator("#ss-results li")
+    expect(results.first).to_contain_text("Slow or unstable Wi-Fi")  # before any chat
+    page.get_by_role("button", name="Slow or unstable Wi-Fi").click()
+    expect(page.locator("#ss-steps li").first).to_be_visible()
+    page.get_by_role("button", name="This solved it").click()
+    expect(page.locator("#ss-note")).to_have_text("Glad it is solved: no need to start a chat.")
+    expect(page.locator("#chat")).to_be_hidden()  # no contact was made
+
+    page.goto(f"{served.base}/chat")
+    page.get_by_label("What is it about? (optional)").fill("no internet")
+    page.get_by_role("button", name="No internet").click()
+    page.get_by_role("button", name="Blinking").click()
+    expect(page.locator("#ss-question-text")).to_contain_text("Restart the router")
+    page.get_by_role("button", name="Talk to a person").click()
+    expect(page.locator("#ss-note")).to_contain_text("Start the chat above")
+    expect(page.get_by_label("Your name")).to_be_focused()
+    page.get_by_label("Your name").fill("Noé")
+    page.get_by_label("Topic").select_option("tech")
+    page.get_by_role("button", name="Start the chat").click()
+    expect(page.locator("#messages li.system")).to_have_text(
+        "You asked to talk to a person: they will see your answers."
+    )
+    contact = _contact(page)
+    packet = served.staff(Role.AGENT).get(f"/api/kb/contacts/{contact}").json()["handover"]
+    assert packet["answered"] == [
+        {"question": "What colour is the light on the router?", "answer": "Blinking"}
+    ]
+    assert packet["stopped_at"] == "reboot"
+    page.get_by_role("button", name="Leave the chat").click()

@@ -404,3 +404,44 @@ def test_the_base_and_its_learning_survive_a_restart(org: Org) -> None:
         assert run.state.node == "reboot" and run.answers[0][0] == "off"
     finally:
         k.close()
+
+
+def test_before_a_chat_anyone_searches_and_runs_and_the_chat_adopts_the_run(org: Org) -> None:
+    anyone = TestClient(org.app)
+    found = anyone.get("/api/kb/public/search", params={"q": "no internet", "lang": "en"})
+    assert found.status_code == 200, found.text
+    assert all(h["audience"] == "customer" for h in found.json()["results"])
+    assert anyone.get("/api/kb/public/articles/en-retention").status_code == 404
+    run = anyone.post("/api/kb/public/runs", json={"flow": "en-no-internet"}).json()
+    run = anyone.post(f"/api/kb/public/runs/{run['run']}/answer", json={"value": "red"}).json()
+    assert run["outcome"]["article"]["id"] == "en-led-red"
+    run = anyone.post(f"/api/kb/public/runs/{run['run']}/back").json()
+    anyone.post(f"/api/kb/public/runs/{run['run']}/answer", json={"value": "white"})
+    # the chat started next adopts the run: its hand-over carries the answers given before
+    me = ChatCustomer(org)
+    r = me.kb("POST", "/handover", {"run": run["run"]})
+    assert r.status_code == 200, r.text
+    assert r.json()["handover"]["answered"][0]["answer"] == "White"
+    seen = org.clients[G].get(f"/api/kb/contacts/{me.contact}").json()
+    assert [x["run"] for x in seen["runs"]] == [run["run"]]
+    # once adopted it is the chat's: no longer reachable without its token
+    gone = anyone.get(f"/api/kb/public/runs/{run['run']}")
+    assert gone.status_code == 404 and gone.json()["error"]["code"] == "run_unknown"
+    # a problem solved before any chat counts as a deflected run (no contact to end)
+    other = anyone.post("/api/kb/public/runs", json={"flow": "en-no-internet"}).json()
+    anyone.post(f"/api/kb/public/runs/{other['run']}/answer", json={"value": "off"})
+    anyone.post(f"/api/kb/public/runs/{other['run']}/answer", json={"value": True})
+    done = anyone.post("/api/kb/public/solved", json={"run": other["run"]})
+    assert done.status_code == 200 and done.json()["deflected"] is True
+    report = org.clients[K].get("/api/kb/analytics").json()
+    assert report["flows"]["en-no-internet"]["deflected"] == 1
+
+
+def test_public_self_service_is_limited_per_address(org: Org) -> None:
+    anyone = TestClient(org.app)
+    codes = [
+        anyone.get("/api/kb/public/search", params={"q": "box", "lang": "fr"}).status_code
+        for _ in range(121)
+    ]
+    assert codes[:120] == [200] * 120
+    assert codes[120] == 429

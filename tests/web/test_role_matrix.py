@@ -185,6 +185,13 @@ MATRIX: list[tuple[str, str, Any, frozenset[Role] | str]] = [
     ("POST", "/api/chat/{contact_id}/kb/runs/{run_id}/back", None, CUSTOMER),
     ("POST", "/api/chat/{contact_id}/kb/solved", {}, CUSTOMER),
     ("POST", "/api/chat/{contact_id}/kb/handover", {}, CUSTOMER),
+    ("GET", "/api/kb/public/search", None, PUBLIC),  # (no query: a 422)
+    ("GET", "/api/kb/public/articles/{article_id}", None, PUBLIC),
+    ("POST", "/api/kb/public/runs", {"flow": "en-no-internet"}, PUBLIC),
+    ("GET", "/api/kb/public/runs/{run_id}", None, PUBLIC),
+    ("POST", "/api/kb/public/runs/{run_id}/answer", {"value": "red"}, PUBLIC),
+    ("POST", "/api/kb/public/runs/{run_id}/back", None, PUBLIC),
+    ("POST", "/api/kb/public/solved", {}, PUBLIC),
     ("DELETE", "/api/session", None, EVERYONE),
 ]
 

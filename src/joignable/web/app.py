@@ -38,7 +38,9 @@ from joignable.web.wallboard_page import install as install_wallboard
 log = logging.getLogger("joignable.web")
 
 # Routes anyone may call: logging in, and a health check that reveals nothing.
-PUBLIC = frozenset({("POST", "/api/session"), ("GET", "/api/health"), *chat_api.PUBLIC})
+PUBLIC = frozenset(
+    {("POST", "/api/session"), ("GET", "/api/health"), *chat_api.PUBLIC, *kb_chat.PUBLIC}
+)
 
 
 def _guarded(route: APIRoute) -> bool:
@@ -65,7 +67,13 @@ ROUTERS = (
 )
 PREFIX = "/api"
 # The web chat's routes: the customer's (a chat token, see web.chat_api) and the agent's.
-CHAT_ROUTERS = (chat_api.router, chat_api.staff_router, chat_stream.router, kb_chat.router)
+CHAT_ROUTERS = (
+    chat_api.router,
+    chat_api.staff_router,
+    chat_stream.router,
+    kb_chat.router,
+    kb_chat.public_router,
+)
 
 
 def _routes(routers: tuple[APIRouter, ...]) -> list[tuple[str, str, APIRoute]]:

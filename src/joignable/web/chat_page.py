@@ -84,6 +84,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "ss_result_escalate": "This needs a person: ask for one below.",
         "ss_result_not_resolved": "This did not solve it: a person can help.",
         "ss_handed_over": "A person will take over: they see your answers, no need to repeat.",
+        "ss_start_first": "Start the chat above: the person who answers will see your answers.",
+        "ss_solved_before": "Glad it is solved: no need to start a chat.",
         "ended_deflected": "Glad it is solved. The chat is over: thank you!",
         "sys_kb_solved": "You said self-service solved your problem.",
         "sys_kb_handover": "You asked to talk to a person: they will see your answers.",
@@ -148,6 +150,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "ss_result_not_resolved": "Cela n'a pas suffi : un conseiller peut vous aider.",
         "ss_handed_over": "Un conseiller prend la suite : il voit vos réponses, inutile de"
         " répéter.",
+        "ss_start_first": "Commencez la discussion ci-dessus : le conseiller verra vos réponses.",
+        "ss_solved_before": "Content que ce soit résolu : inutile de commencer une discussion.",
         "ended_deflected": "Content que ce soit résolu. La discussion est terminée : merci !",
         "sys_kb_solved": "Vous avez indiqué que l'aide en ligne a résolu votre problème.",
         "sys_kb_handover": "Vous avez demandé un conseiller : il verra vos réponses.",

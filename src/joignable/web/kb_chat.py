@@ -5,6 +5,12 @@ agent who takes it sees them and the customer never repeats themselves).
 
 The customer proves who they are with their chat's token (``chat_api.chat_customer``), as for
 the rest of the chat (the ``chatToken`` scheme of the published spec).
+
+Before starting a chat, anyone may search the customers' articles, read them and run a customer
+flow (``/api/kb/public``: public like starting a chat, and limited per address the same way, as
+search costs CPU). A run started there is a capability (its random id); the chat started next
+adopts it, so a hand-over carries the answers given before the chat too. A problem solved before
+any chat counts as a deflected run in the knowledge analytics: there is no contact to end.
 """
 
 from __future__ import annotations
@@ -12,18 +18,35 @@ from __future__ import annotations
 import contextlib
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
 from joignable.core.errors import ContactEnded, ContactNotActive
 from joignable.web.api.knowledge import kb, version_view
-from joignable.web.chat_api import Chats, Customer, contact_state
+from joignable.web.chat_api import Chats, Customer, StartLimiter, contact_state
 from joignable.web.chat_store import Sender
 from joignable.web.kb_service import KbError, KnowledgeService, Run
 from joignable.web.schemas import ID, Body
 from joignable.web.services import Svc
 
 router = APIRouter(prefix="/chat/{contact_id}/kb", tags=["self-service"])
+public_router = APIRouter(prefix="/kb/public", tags=["self-service"])
+
+PUBLIC_PREFIX = "/api/kb/public"
+# Anyone may look for an answer before starting a chat.
+PUBLIC = frozenset(
+    {
+        ("GET", f"{PUBLIC_PREFIX}/search"),
+        ("GET", f"{PUBLIC_PREFIX}/articles/{{article_id}}"),
+        ("POST", f"{PUBLIC_PREFIX}/runs"),
+        ("GET", f"{PUBLIC_PREFIX}/runs/{{run_id}}"),
+        ("POST", f"{PUBLIC_PREFIX}/runs/{{run_id}}/answer"),
+        ("POST", f"{PUBLIC_PREFIX}/runs/{{run_id}}/back"),
+        ("POST", f"{PUBLIC_PREFIX}/solved"),
+    }
+)
+PUBLIC_CALLS_PER_MINUTE = 120  # per address: typing as you search is a call every few keys
+ANONYMOUS = "anonymous"
 
 RunId = Annotated[str, Path(max_length=64)]
 
@@ -47,9 +70,34 @@ class HandoverIn(Body):
 
 def _customer_run(k: KnowledgeService, run_id: str, contact_id: str) -> Run:
     run = k.run(run_id)
+    if run.contact is None and run.who == ANONYMOUS:  # started before the chat: adopted
+        k.adopt(run, contact_id)
     if run.contact != contact_id or run.audience != "customer":
         raise KbError("run_unknown", f"no run {run_id!r} in this chat", run=run_id)
     return run
+
+
+def _anonymous_run(k: KnowledgeService, run_id: str) -> Run:
+    run = k.run(run_id)
+    if run.contact is not None or run.who != ANONYMOUS:
+        raise KbError("run_unknown", f"no run {run_id!r} before a chat", run=run_id)
+    return run
+
+
+def _limit(request: Request) -> None:
+    limiter = getattr(request.app.state, "kb_public_calls", None)
+    if limiter is None:
+        limiter = StartLimiter(PUBLIC_CALLS_PER_MINUTE, request.app.state.services.clock)
+        request.app.state.kb_public_calls = limiter
+    limiter.check(request.client.host if request.client is not None else "")
+
+
+def _customer_article(k: KnowledgeService, article_id: str) -> dict[str, Any]:
+    v = k.published("article", article_id)
+    if v.content.audience != "customer":
+        raise KbError("kb_unknown", f"no article {article_id!r}", item=v.key)
+    k.opened(v.key)
+    return version_view(v)
 
 
 def _open(svc: Any, contact_id: str) -> str:
@@ -77,12 +125,7 @@ async def search(
 async def article(
     contact_id: Customer, svc: Svc, article_id: Annotated[str, Path(pattern=ID)]
 ) -> dict[str, Any]:
-    k = kb(svc)
-    v = k.published("article", article_id)
-    if v.content.audience != "customer":
-        raise KbError("kb_unknown", f"no article {article_id!r}", item=v.key)
-    k.opened(v.key)
-    return version_view(v)
+    return _customer_article(kb(svc), article_id)
 
 
 @router.post("/runs", status_code=201)
@@ -150,3 +193,78 @@ async def handover(
     packet = k.hand_over(contact_id, run, queue)
     store.append(contact_id, Sender.SYSTEM, "", "kb_handover")
     return {"contact": contact_id, "handover": packet, **contact_state(svc, contact_id)}
+
+
+# -- before a chat -------------------------------------------------------------------------------
+
+
+class PublicSolvedIn(Body):
+    run: str | None = Field(None, max_length=64)
+    article: str | None = Field(None, pattern=ID)
+
+
+@public_router.get("/search")
+async def public_search(
+    request: Request,
+    svc: Svc,
+    q: str = Query(min_length=1, max_length=500),
+    lang: Annotated[Literal["fr", "en"] | None, Query()] = None,
+) -> dict[str, Any]:
+    """Articles and flows meant for customers, before any chat (not kept with a contact)."""
+    from joignable.web.api.knowledge import search_view
+
+    _limit(request)
+    return await search_view(kb(svc), q, lang, "customer", 5, None)
+
+
+@public_router.get("/articles/{article_id}")
+async def public_article(
+    request: Request, svc: Svc, article_id: Annotated[str, Path(pattern=ID)]
+) -> dict[str, Any]:
+    _limit(request)
+    return _customer_article(kb(svc), article_id)
+
+
+@public_router.post("/runs", status_code=201)
+async def public_start(request: Request, body: RunIn, svc: Svc) -> dict[str, Any]:
+    """A customer flow before any chat; its id is what continues it (keep it secret)."""
+    _limit(request)
+    k = kb(svc)
+    run = k.start_run(body.flow, {}, who=ANONYMOUS, audience="customer", contact=None)
+    return k.run_view(run)
+
+
+@public_router.get("/runs/{run_id}")
+async def public_run(request: Request, run_id: RunId, svc: Svc) -> dict[str, Any]:
+    _limit(request)
+    k = kb(svc)
+    return k.run_view(_anonymous_run(k, run_id))
+
+
+@public_router.post("/runs/{run_id}/answer")
+async def public_answer(
+    request: Request, run_id: RunId, body: AnswerIn, svc: Svc
+) -> dict[str, Any]:
+    _limit(request)
+    k = kb(svc)
+    return k.run_view(k.answer(_anonymous_run(k, run_id), body.value))
+
+
+@public_router.post("/runs/{run_id}/back")
+async def public_back(request: Request, run_id: RunId, svc: Svc) -> dict[str, Any]:
+    _limit(request)
+    k = kb(svc)
+    return k.run_view(k.back(_anonymous_run(k, run_id)))
+
+
+@public_router.post("/solved")
+async def public_solved(request: Request, body: PublicSolvedIn, svc: Svc) -> dict[str, Any]:
+    """Solved before any chat: the run counts as deflected in the knowledge analytics (there
+    is no contact to end)."""
+    _limit(request)
+    k = kb(svc)
+    if body.run:
+        k.confirm_solved(_anonymous_run(k, body.run))
+    if body.article:
+        _customer_article(k, body.article)
+    return {"deflected": True, "run": body.run, "article": body.article}

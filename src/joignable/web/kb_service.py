@@ -655,6 +655,13 @@ class KnowledgeService:
             self._save_run(run)
             return run
 
+    def adopt(self, run: Run, contact: str) -> None:
+        """A run started before the chat becomes the chat's: its path is saved with it."""
+        with self.lock:
+            if run.contact is None:
+                run.contact = contact
+                self._save_run(run)
+
     def confirm_solved(self, run: Run) -> None:
         with self.lock:
             run.solved = True
@@ -667,7 +674,8 @@ class KnowledgeService:
             "INSERT INTO kb_runs (id, contact, flow, audience, who, facts, answers, at_flow, node,"
             " ended, path, state_facts, solved, started_at, updated_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET"
-            " answers = excluded.answers, at_flow = excluded.at_flow, node = excluded.node,"
+            " contact = excluded.contact, answers = excluded.answers, at_flow = excluded.at_flow,"
+            " node = excluded.node,"
             " ended = excluded.ended, path = excluded.path, state_facts = excluded.state_facts,"
             " solved = excluded.solved, updated_at = excluded.updated_at",
             (

@@ -86,8 +86,13 @@
   let run = null; // the guided flow in progress
   let article = null; // the article on screen
 
+  let wantsHuman = false; // asked for a person before starting the chat
+  let typing = null;
+
   function kb(method, path, body) {
-    return call(method, `/api/chat/${encodeURIComponent(chat.contact)}/kb${path}`, body);
+    // before a chat: the public self-service; in a chat: the chat's own (its token)
+    const base = chat ? `/api/chat/${encodeURIComponent(chat.contact)}/kb` : "/api/kb/public";
+    return call(method, `${base}${path}`, body);
   }
 
   function node(tag, text) {
@@ -103,11 +108,15 @@
     $("ss-list").hidden = false;
   }
 
+  let searched = 0; // the latest search asked: an older answer arriving late is dropped
+
   async function ssSearch(q) {
     if (!q.trim()) return;
+    const mine = ++searched;
     try {
       const lang = document.documentElement.lang;
       const found = await kb("GET", `/search?${new URLSearchParams({ q, lang })}`);
+      if (mine !== searched) return;
       const list = $("ss-results");
       list.replaceChildren();
       if (!found.results.length) list.append(node("li", t.ss_none));
@@ -142,6 +151,8 @@
   }
 
   async function openHit(hit) {
+    clearTimeout(typing);
+    searched++; // what is opened stays open
     try {
       if (hit.kind === "flow") {
         showRun(await kb("POST", "/runs", { flow: hit.id }));
@@ -205,6 +216,13 @@
   }
 
   async function human() {
+    if (!chat) {
+      // a person needs a chat: once it starts, the hand-over carries this run's answers
+      wantsHuman = true;
+      $("ss-note").textContent = t.ss_start_first;
+      $("name").focus();
+      return;
+    }
     try {
       await kb("POST", "/handover", { run: run ? run.run : null });
       chat.handedOver = true;
@@ -236,11 +254,29 @@
   });
 
   $("ss-other").addEventListener("click", showList);
+
+  // Before the chat: what the customer types about their problem finds answers at once.
+  $("problem").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      const problem = $("problem").value.trim();
+      if (chat || problem.length < 3) return;
+      $("self-service").hidden = false;
+      $("ss-query").value = problem;
+      ssSearch(problem);
+    }, 400);
+  });
   $("ss-human").addEventListener("click", human);
 
   $("ss-solved").addEventListener("click", async () => {
     try {
       await kb("POST", "/solved", { run: run ? run.run : null, article });
+      if (!chat) {
+        $("ss-note").textContent = t.ss_solved_before;
+        $("ss-solved").hidden = true;
+        $("ss-human").hidden = true;
+        return;
+      }
       await poll(true);
     } catch (err) {
       showError(err.message);
@@ -346,7 +382,11 @@
       sessionStorage.setItem(KEY, JSON.stringify(saved));
       start(saved);
       $("text").focus();
-      if (problem) {
+      clearTimeout(typing);
+      if (wantsHuman) {
+        wantsHuman = false;
+        await human(); // asked before the chat: hand over now, the run attached
+      } else if (problem && !run && !article) {
         $("ss-query").value = problem;
         ssSearch(problem);
       }
