@@ -445,3 +445,18 @@ def test_public_self_service_is_limited_per_address(org: Org) -> None:
     ]
     assert codes[:120] == [200] * 120
     assert codes[120] == 429
+
+
+def test_what_the_contact_carries_is_known_to_the_run(org: Org) -> None:
+    r = org.channel().post(
+        "/api/contacts", json={"queue": "billing", "data": {"contract": "12345678"}}
+    )
+    contact = r.json()["contact"]
+    agent = org.clients[G]
+    run = agent.post("/api/kb/runs", json={"flow": "en-identify", "contact_id": contact}).json()
+    assert run["node"] == "ask_holder"  # the contract number is not asked again
+    assert run["path"][0] == {**run["path"][0], "node": "ask_contract", "answer": "12345678"}
+    told = agent.post(
+        "/api/kb/runs", json={"flow": "en-identify", "facts": {"is_holder": True}}
+    ).json()
+    assert told["node"] == "ask_contract"  # without the contact, only what the agent says

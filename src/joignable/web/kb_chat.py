@@ -22,7 +22,7 @@ from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
 from joignable.core.errors import ContactEnded, ContactNotActive
-from joignable.web.api.knowledge import kb, version_view
+from joignable.web.api.knowledge import contact_facts, kb, search_view, version_view
 from joignable.web.chat_api import Chats, Customer, StartLimiter, contact_state
 from joignable.web.chat_store import Sender
 from joignable.web.kb_service import KbError, KnowledgeService, Run
@@ -116,7 +116,6 @@ async def search(
     lang: Annotated[Literal["fr", "en"] | None, Query()] = None,
 ) -> dict[str, Any]:
     """Articles and flows meant for customers, each saying why it matched."""
-    from joignable.web.api.knowledge import search_view
 
     return await search_view(kb(svc), q, lang, "customer", 5, contact_id)
 
@@ -132,9 +131,8 @@ async def article(
 async def start_run(contact_id: Customer, body: RunIn, svc: Svc) -> dict[str, Any]:
     _open(svc, contact_id)
     k = kb(svc)
-    run = k.start_run(
-        body.flow, {}, who=f"customer:{contact_id}", audience="customer", contact=contact_id
-    )
+    who, facts = f"customer:{contact_id}", contact_facts(svc, contact_id)
+    run = k.start_run(body.flow, facts, who=who, audience="customer", contact=contact_id)
     return k.run_view(run)
 
 
@@ -211,7 +209,6 @@ async def public_search(
     lang: Annotated[Literal["fr", "en"] | None, Query()] = None,
 ) -> dict[str, Any]:
     """Articles and flows meant for customers, before any chat (not kept with a contact)."""
-    from joignable.web.api.knowledge import search_view
 
     _limit(request)
     return await search_view(kb(svc), q, lang, "customer", 5, None)

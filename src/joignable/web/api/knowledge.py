@@ -421,6 +421,18 @@ async def contact_knowledge(contact_id: str, who: Desk, svc: Svc) -> dict[str, A
 Value = Annotated[str, Field(max_length=500)] | int | float | bool
 
 
+def contact_facts(svc: Services, contact_id: str) -> dict[str, Any]:
+    """What an open contact carries (its data from the channel: the customer's product...):
+    known facts for a run, so their questions are not asked again."""
+
+    def read(e: Engine) -> dict[str, Any]:
+        c = e.state.contacts.get(contact_id)
+        return dict(c.data) if c is not None else {}
+
+    found: dict[str, Any] = svc.center.read(read)
+    return found
+
+
 class RunIn(Body):
     flow: str = Field(pattern=ID)
     facts: dict[Annotated[str, Field(max_length=64)], Value] = Field(
@@ -443,12 +455,13 @@ def _own_run(k: KnowledgeService, run_id: str, who: Principal) -> Run:
 @router.post("/runs", status_code=201)
 async def start_run(body: RunIn, who: Reader, svc: Svc) -> dict[str, Any]:
     """Start a flow: known facts skip their questions; it stops at the first question."""
+    facts: dict[str, Any] = {}
     if body.contact_id is not None:
         _known_contact(svc, body.contact_id)
+        facts = contact_facts(svc, body.contact_id)
+    facts.update(body.facts)  # what the agent says wins over what the contact carried
     k = kb(svc)
-    run = k.start_run(
-        body.flow, body.facts, who=who.name, audience="agent", contact=body.contact_id
-    )
+    run = k.start_run(body.flow, facts, who=who.name, audience="agent", contact=body.contact_id)
     return k.run_view(run)
 
 
