@@ -81,3 +81,27 @@ def test_a_refused_move_writes_nothing(folder: Path) -> None:
         assert count == 1
     finally:
         k.close()
+
+
+def test_searches_links_and_runs_from_many_threads_at_once(folder: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    k = KnowledgeService(str(folder / "threads.db"))
+    try:
+        k.seed_demo()
+
+        def work(i: int) -> str:
+            hits, _, _ = k.search(f"internet coupé {i % 7}", lang="fr", audience="customer")
+            if i % 5 == 0:
+                k.solved_by(f"c{i}", "article:fr-outage", f"coupure du quartier {i}", "a01")
+            run = k.start_run("fr-no-internet", {}, who="a01", audience="agent", contact=None)
+            k.answer(run, "red")
+            return hits[0].id
+
+        with ThreadPoolExecutor(8) as pool:
+            best = list(pool.map(work, range(80)))
+        assert len(best) == 80 and all(h.startswith(("flow:", "article:")) for h in best)
+        assert len(k.links.queries("article:fr-outage")) == 16
+        assert k.analytics().flows["fr-no-internet"].escalated == 80
+    finally:
+        k.close()

@@ -175,6 +175,7 @@ class KnowledgeService:
         self.clock = clock
         self.dense = dense
         self.lock = threading.RLock()
+        self.search_lock = threading.Lock()  # apart: a search never holds up a review move
         self.store = KnowledgeStore(path)
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA busy_timeout=5000")
@@ -465,7 +466,8 @@ class KnowledgeService:
         with self.lock:
             index = self._search()
         used = lang if lang in ("fr", "en") else detect_language(query)
-        hits = index.suggest(query, lang=used, audience=audience, k=k)  # type: ignore[arg-type]
+        with self.search_lock:  # the index remembers query vectors: one search at a time
+            hits = index.suggest(query, lang=used, audience=audience, k=k)  # type: ignore[arg-type]
         with self.lock:
             now = self.clock()
             gap = self.gaps.record(query, used, hits, now) is not None  # type: ignore[arg-type]
