@@ -179,6 +179,7 @@ class Tally:
         self.acked: list[str] = []
         self.received: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
+        self.reconnects = 0
         self.counter = 0
 
     def text(self, prefix: str) -> tuple[str, str, float]:
@@ -204,6 +205,7 @@ class Tally:
 async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
     import httpx
     from websockets.asyncio.client import connect
+    from websockets.exceptions import ConnectionClosedError, InvalidHandshake
 
     base = cfg["base"]
     ws_base = "ws" + base[len("http") :]
@@ -244,6 +246,47 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
             return None
         return r
 
+    async def follow(
+        path: str,
+        handle: Any,
+        cookie: str | None = None,
+        hello: str | None = None,
+        opened: asyncio.Event | None = None,
+    ) -> None:
+        """Follow a stream until ``handle(message)`` says stop or the server closes it. A lost
+        connection (or a handshake the busy server did not answer in time) is opened again
+        with ``?after=`` the last seq received: the server resends what was missed, nothing
+        twice (duplicates would show in the tally)."""
+        last = 0
+        headers = {"Cookie": cookie} if cookie else None
+        while True:
+            try:
+                async with connect(
+                    f"{ws_base}{path}?after={last}",
+                    additional_headers=headers,
+                    max_queue=None,
+                    open_timeout=60,
+                ) as ws:
+                    if hello is not None:
+                        await ws.send(hello)
+                    if opened is not None:
+                        opened.set()
+                    async for raw in ws:
+                        m = json.loads(raw)
+                        seq = m.get("seq") or (m.get("message") or {}).get("seq")
+                        if seq:
+                            last = max(last, seq)
+                        if handle(m):
+                            return
+                    return  # closed by the server
+            except ConnectionClosedError as exc:
+                if exc.rcvd is not None and exc.rcvd.code >= 4000:
+                    return  # refused or ended by the server (4401, 4403): no point retrying
+                tally.reconnects += 1
+            except (OSError, TimeoutError, InvalidHandshake):
+                tally.reconnects += 1
+            await asyncio.sleep(0.5 + rng.random())
+
     # -- an agent ------------------------------------------------------------------------------
 
     async def send_reply(aid: str, contact: str, headers: dict[str, str]) -> None:
@@ -261,21 +304,19 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
         nonlocal completed
         if await post(f"/api/agents/{aid}/offers/{contact}/accept", headers=headers) is None:
             return
-        url = f"{ws_base}/api/agents/{aid}/chats/{contact}/stream"
-        async with connect(url, additional_headers={"Cookie": cookie}, max_queue=None) as ws:
-            async for raw in ws:
-                m = json.loads(raw)
-                if m["type"] != "message":
-                    continue
-                msg = m["message"]
-                if msg["sender"] == "customer":
-                    tally.receive(msg["text"])
-                    spawn(send_reply(aid, contact, headers))
-                elif msg["sender"] == "system" and msg["text"] in (
-                    "customer_left",
-                    "customer_gone",
-                ):
-                    break
+
+        def handle(m: dict[str, Any]) -> bool:
+            if m["type"] != "message":
+                return False
+            msg = m["message"]
+            if msg["sender"] == "customer":
+                tally.receive(msg["text"])
+                spawn(send_reply(aid, contact, headers))
+            return bool(
+                msg["sender"] == "system" and msg["text"] in ("customer_left", "customer_gone")
+            )
+
+        await follow(f"/api/agents/{aid}/chats/{contact}/stream", handle, cookie)
         await post(f"/api/agents/{aid}/contacts/{contact}/complete", headers=headers)
         r = await post(
             f"/api/agents/{aid}/wrapups/{contact}", json={"disposition": "ok"}, headers=headers
@@ -289,17 +330,21 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
             r.raise_for_status()
             cookie = f"joignable_session={r.cookies['joignable_session']}"
         headers = {"Cookie": cookie, "X-CSRF-Token": r.json()["csrf_token"]}
-        async with connect(
-            f"{ws_base}/api/stream", additional_headers={"Cookie": cookie}, max_queue=None
-        ) as ws:
-            r = await http.put(
-                f"/api/agents/{aid}/presence", json={"presence": "available"}, headers=headers
-            )
-            r.raise_for_status()
-            async for raw in ws:
-                m = json.loads(raw)
-                if m["type"] == "offer_made" and m["event"]["agent"] == aid:
-                    spawn(hold(aid, m["event"]["contact"], headers, cookie))
+
+        def handle(m: dict[str, Any]) -> bool:
+            if m["type"] == "offer_made" and m["event"]["agent"] == aid:
+                spawn(hold(aid, m["event"]["contact"], headers, cookie))
+            return False
+
+        opened = asyncio.Event()
+        following = asyncio.ensure_future(follow("/api/stream", handle, cookie, opened=opened))
+        await opened.wait()
+        r = await http.put(
+            f"/api/agents/{aid}/presence", json={"presence": "available"}, headers=headers
+        )
+        r.raise_for_status()
+        agents_ready.append(aid)
+        await following
 
     # -- a customer ----------------------------------------------------------------------------
 
@@ -308,62 +353,74 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
             r = await starter.post("/api/chat", json={"name": f"Customer {i}", "topic": TOPIC})
         except httpx.HTTPError as exc:
             tally.error(f"start {exc!r}"[:80])
+            ramp.release()
             return
         if r.status_code != 201:
             tally.error(f"start {r.status_code} {r.text[:80]}")
+            ramp.release()
             return
         body = r.json()
         contact, token = body["contact"], body["token"]
         headers = {"X-Chat-Token": token}
         here = answered[contact] = asyncio.Event()
-        async with connect(f"{ws_base}/api/chat/{contact}/stream", max_queue=None) as ws:
-            await ws.send(json.dumps({"token": token}))
 
-            async def talk() -> None:
-                await here.wait()
-                await go.wait()
-                while True:
-                    await asyncio.sleep(rng.expovariate(1.0 / cfg["interval"]))
-                    if time.monotonic() >= tally.end:
-                        break
-                    mid, text, _ = tally.text(prefix)
-                    r = await post(
-                        f"/api/chat/{contact}/messages", json={"text": text}, headers=headers
-                    )
-                    if r is not None:
-                        tally.acked.append(mid)
-                await leave.wait()
-                await post(f"/api/chat/{contact}/leave", headers=headers)
+        def handle(m: dict[str, Any]) -> bool:
+            if m["type"] == "state" and m["state"]["status"] == "connected":
+                here.set()
+            elif m["type"] == "message" and m["message"]["sender"] == "agent":
+                tally.receive(m["message"]["text"])
+            return bool(m["type"] == "message" and m["message"]["text"] == "customer_left")
 
-            talking = asyncio.ensure_future(talk())
-            async for raw in ws:
-                m = json.loads(raw)
-                if m["type"] == "state" and m["state"]["status"] == "connected":
-                    here.set()
-                elif m["type"] == "message" and m["message"]["sender"] == "agent":
-                    tally.receive(m["message"]["text"])
-                elif m["type"] == "message" and m["message"]["text"] == "customer_left":
+        opened = asyncio.Event()
+        hello = json.dumps({"token": token})
+        following = asyncio.ensure_future(
+            follow(f"/api/chat/{contact}/stream", handle, hello=hello, opened=opened)
+        )
+        await opened.wait()
+        ramp.release()  # this customer is in: the next one may come
+
+        async def talk() -> None:
+            await here.wait()
+            await go.wait()
+            while True:
+                await asyncio.sleep(rng.expovariate(1.0 / cfg["interval"]))
+                if time.monotonic() >= tally.end:
                     break
-            await talking
+                mid, text, _ = tally.text(prefix)
+                r = await post(
+                    f"/api/chat/{contact}/messages", json={"text": text}, headers=headers
+                )
+                if r is not None:
+                    tally.acked.append(mid)
+            await leave.wait()
+            await post(f"/api/chat/{contact}/leave", headers=headers)
+
+        await asyncio.gather(talk(), following)
 
     # -- ramp up, wait for the go, run, drain, leave --------------------------------------------
 
     agents: list[str] = cfg["agents"]
     customers: list[int] = cfg["customers"]
+    agents_ready: list[str] = []
     for aid in agents:
         spawn(agent(aid))
     starters = []
     for k in range(0, len(customers), STARTS_PER_ADDRESS):
-        n = cfg["index"] * 1000 + k // STARTS_PER_ADDRESS + 1
-        local = f"127.{n // 65536 % 256}.{n // 256 % 256}.{n % 256 or 1}"
+        n = cfg["index"] * 1000 + k // STARTS_PER_ADDRESS
+        local = f"127.1.{n // 250}.{n % 250 + 1}"  # one address for each few customers
         transport = httpx.AsyncHTTPTransport(local_address=local, limits=limits)
         starters.append(httpx.AsyncClient(base_url=base, transport=transport, timeout=120))
     loop = asyncio.get_running_loop()
-    await asyncio.sleep(cfg["agents_first"])  # the agents log in before the customers come
+    t_ready = time.monotonic() + cfg["ramp_timeout"]  # for the whole ramp
+    while len(agents_ready) < len(agents) and time.monotonic() < t_ready:
+        await asyncio.sleep(0.1)  # the agents are logged in and available before customers come
+    ramp = asyncio.Semaphore(cfg["ramp_inflight"])  # customers arriving at once
     for k, i in enumerate(customers):
+        try:
+            await asyncio.wait_for(ramp.acquire(), max(0.0, t_ready - time.monotonic()))
+        except TimeoutError:
+            break
         spawn(customer(i, starters[k // STARTS_PER_ADDRESS]))
-        await asyncio.sleep(cfg["start_gap"])
-    t_ready = time.monotonic() + cfg["ramp_timeout"]
     while len(answered) < len(customers) or not all(e.is_set() for e in answered.values()):
         if time.monotonic() > t_ready:
             break
@@ -394,6 +451,7 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
         "acked": tally.acked,
         "received": dict(tally.received),
         "errors": dict(tally.errors),
+        "reconnects": tally.reconnects,
         "completed": completed,
     }
 
@@ -438,8 +496,8 @@ def run(
     interval: float = 10.0,
     think: tuple[float, float] = (0.5, 2.0),
     drain: float = 4.0,
-    start_gap: float = 0.002,
-    ramp_timeout: float = 180.0,
+    ramp_inflight: int = 20,
+    ramp_timeout: float = 900.0,
     seed: int = 42,
     tmpdir: str | None = None,
 ) -> dict[str, Any]:
@@ -474,8 +532,7 @@ def run(
                     "interval": interval,
                     "think": think,
                     "drain": drain,
-                    "start_gap": start_gap * procs,
-                    "agents_first": 2.0 + agents / 200,
+                    "ramp_inflight": ramp_inflight,
                     "ramp_timeout": ramp_timeout,
                     "connections": 400,
                 },
@@ -554,6 +611,7 @@ def run(
         "duplicated": duplicated,
         "unacknowledged_delivered": sum(1 for m in received if m not in acked_set),
         "errors": dict(errors),
+        "reconnects": sum(t["reconnects"] for t in tallies),
         "completed": sum(t["completed"] for t in tallies),
         "server_cpu": round(server_cpu, 2),  # cores (1.0: one core busy all the window)
         "clients_cpu": round(clients_cpu, 2),
@@ -570,7 +628,8 @@ def format_result(r: dict[str, Any]) -> str:
         f"{r['in_conversation']:,} in conversation after {r['ramp_s']} s; "
         f"{r['messages']:,} messages in {p['duration_s']:.0f} s ({r['messages_per_s']}/s): "
         f"delivery p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms, "
-        f"max {lat['max']} ms; lost {r['lost']}, duplicated {r['duplicated']}; "
+        f"max {lat['max']} ms; lost {r['lost']}, duplicated {r['duplicated']}, "
+        f"{r['reconnects']} stream reconnections; "
         f"server CPU {r['server_cpu']} cores, clients {r['clients_cpu']} cores "
         f"({c['processes']} client processes, {c['cpus']} CPUs); "
         f"load {r['load_before'][0]} -> {r['load_after'][0]}; "
