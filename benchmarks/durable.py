@@ -28,6 +28,7 @@ in. The live watchdog (the audit fed event by event inside the Center) is measur
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import random
 import shutil
@@ -41,7 +42,7 @@ from typing import Any
 import msgspec
 
 from benchmarks.scenario import bench_main, build_layout, percentile
-from joignable.center import Center, Command
+from joignable.center import Center, Command, settle_heap
 from joignable.core import events as ev
 from joignable.core.model import Channel
 from joignable.core.state import Status
@@ -351,6 +352,7 @@ def run(
             t = time.perf_counter()
             s = Setup(tmp, rng, agents, queues, skills, wd, wu)
             setup_s = time.perf_counter() - t
+            settle_heap()  # as `joignable serve` does once its center is loaded
             if mode == "pipelined":
                 r = _pipelined(s, rng, contacts, warmup, inflight)
                 r["inflight"] = inflight
@@ -367,6 +369,7 @@ def run(
             r["check"] = _verify(s)
             results.append(r)
             os.remove(s.path)
+            gc.unfreeze()  # this center is dropped: let its cycles be collected
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return {

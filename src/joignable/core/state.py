@@ -10,6 +10,7 @@ Indexes are kept so each routing decision is O(log n):
 from __future__ import annotations
 
 import heapq
+import math
 from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -408,7 +409,7 @@ class TimerQueue:
     after the delay was shortened) go to a heap. The earliest entry is the least of the heads.
     """
 
-    __slots__ = ("heap", "offers", "wrapups")
+    __slots__ = ("heap", "offers", "wrapups", "due")
 
     # Entries are held and compared as plain objects (Any): typed as tuples, a compiled core
     # would unpack and repack every entry it reads (and a repacked tuple is a new object).
@@ -417,9 +418,15 @@ class TimerQueue:
         self.heap: list[Any] = []
         self.offers: deque[Any] = deque()
         self.wrapups: deque[Any] = deque()
+        # When the earliest entry is due (infinity: none). Every command asks whether a timer
+        # is due, and most of the time none is: one comparison of floats answers.
+        self.due = math.inf
 
     def push(self, entry: TimerEntry) -> None:
         e: Any = entry
+        due: float = entry[0]
+        if due < self.due:
+            self.due = due
         kind = entry[2]
         if kind is Timer.OFFER:
             if not self.offers or self.offers[-1] <= e:
@@ -456,21 +463,19 @@ class TimerQueue:
 
     def pop_due(self, now: float) -> TimerEntry | None:
         """Take the earliest entry if it is due at ``now``."""
+        if now < self.due:
+            return None
         where = self._earliest()
-        q: Any
+        entry: Any = None
         if where == 0:
-            q = self.heap
-            if q[0][0] <= now:
-                return heapq.heappop(q)  # type: ignore[no-any-return]
+            entry = heapq.heappop(self.heap)
         elif where == 1:
-            q = self.offers
-            if q[0][0] <= now:
-                return q.popleft()  # type: ignore[no-any-return]
+            entry = self.offers.popleft()
         elif where == 2:
-            q = self.wrapups
-            if q[0][0] <= now:
-                return q.popleft()  # type: ignore[no-any-return]
-        return None
+            entry = self.wrapups.popleft()
+        nxt = self.first()
+        self.due = math.inf if nxt is None else nxt[0]
+        return entry  # type: ignore[no-any-return]
 
     def __iter__(self) -> Iterator[TimerEntry]:
         yield from self.heap
