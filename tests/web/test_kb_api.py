@@ -411,6 +411,7 @@ def test_before_a_chat_anyone_searches_and_runs_and_the_chat_adopts_the_run(org:
     found = anyone.get("/api/kb/public/search", params={"q": "no internet", "lang": "en"})
     assert found.status_code == 200, found.text
     assert all(h["audience"] == "customer" for h in found.json()["results"])
+    assert "dense" not in found.json()  # how the server searches is the staff's business
     assert anyone.get("/api/kb/public/articles/en-retention").status_code == 404
     run = anyone.post("/api/kb/public/runs", json={"flow": "en-no-internet"}).json()
     run = anyone.post(f"/api/kb/public/runs/{run['run']}/answer", json={"value": "red"}).json()

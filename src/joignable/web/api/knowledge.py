@@ -121,13 +121,10 @@ async def search_view(
     hits, gap, used = await run_in_threadpool(
         k.search, q, lang=lang, audience=audience, k=k_, contact=contact
     )
-    return {
-        "query": q,
-        "lang": used,
-        "gap": gap,
-        "dense": k.dense_status,
-        "results": [hit_view(k, h) for h in hits],
-    }
+    out = {"query": q, "lang": used, "gap": gap, "results": [hit_view(k, h) for h in hits]}
+    if audience == "agent":  # staff see whether meaning is searched too (customers need not)
+        out["dense"] = k.dense_status
+    return out
 
 
 # -- search and content ------------------------------------------------------------------------
