@@ -207,3 +207,44 @@ def test_a_day_starts_at_its_first_instant_whatever_the_clock_change(now: float,
     day = dt.datetime.fromtimestamp(start, tz).date()
     assert day == dt.datetime.fromtimestamp(now, tz).date()
     assert dt.datetime.fromtimestamp(start - 1, tz).date() < day  # a second earlier: the day before
+
+
+def test_an_alarm_raised_before_a_restart_keeps_its_contacts_and_agents(tmp_path: Path) -> None:
+    """The ids come from the state, which replays AlarmRaised from the log, not from the
+    watchdog's memory of this process."""
+    db = str(tmp_path / "center.db")
+    hasher = PasswordHasher.from_parameters(CHEAPEST)
+    clock = Clock(START)
+    services = open_services(db, clock=clock, tick_every=0, hasher=hasher)
+    try:
+        logins = {x.role: x for x in seed_demo(services)}
+        org = Org(create_app(services), services, logins)
+        adm = logins[Role.ADMIN]
+        org.clients[Role.ADMIN] = login(org.app, adm.username, adm.password)
+        cid = org.channel().post("/api/contacts", json={"queue": "billing", "customer": "x"})
+        cid = cid.json()["contact"]
+        center = services.center
+        with center.lock:  # the same bug as above: routing never hears a01 is available
+            center.engine.pending.append(
+                ev.PresenceChanged(at=clock(), agent="a01", presence=Presence.AVAILABLE)
+            )
+        org.channel().post("/api/contacts", json={"queue": "sales", "customer": "y"})
+        clock.advance(11)
+        center.tick()
+        assert center.alarms  # raised by this process
+    finally:
+        services.close()
+
+    again = open_services(db, clock=clock, tick_every=0, hasher=hasher)
+    try:
+        assert not again.center.alarms  # a new process: its watchdog has raised nothing yet
+        app = create_app(again)
+        with TestClient(app):
+            sup = logins[Role.SUPERVISOR]
+            client = login(app, sup.username, sup.password)
+            r = client.get("/api/stats/alerts", params={"long_wait": 3600})
+            assert r.status_code == 200, r.text
+            audit = [a for a in r.json()["alerts"] if a["code"] == "audit_discrepancy"]
+            assert audit and audit[0]["agents"] == ["a01"] and audit[0]["contacts"] == [cid]
+    finally:
+        again.close()

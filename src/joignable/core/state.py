@@ -491,6 +491,8 @@ class Alarm:
     at: float
     kind: str
     message: str
+    contacts: tuple[str, ...] = ()  # what the alarm is about, kept so a restart still shows them
+    agents: tuple[str, ...] = ()
 
 
 class State:
@@ -997,7 +999,7 @@ class State:
         self.refresh(agent)
 
     def _alarm(self, e: ev.AlarmRaised) -> None:
-        self.alarms.append(Alarm(e.at, e.kind, e.message))
+        self.alarms.append(Alarm(e.at, e.kind, e.message, tuple(e.contacts), tuple(e.agents)))
 
     def _recovered(self, e: ev.Recovered) -> None:
         pass

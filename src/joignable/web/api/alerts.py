@@ -4,9 +4,9 @@ The rules are in ``web.alerts`` (pure); this module only gathers their input. Qu
 states come from the live view (what the wallboard shows), today's KPIs from the interval
 projection, and what only the routing state knows from the center under its lock: the waiting
 contacts with who may take them (skills, channel, a personal line), the agents' skills and
-channels, and the audit watchdog's alarms (``AlarmRaised``, kept in the state as it replays the
-log). Reading the waiting contacts is O(open contacts) under the writer's lock, about a
-millisecond for a few thousand, once per wallboard refresh.
+channels, and the audit watchdog's alarms (``AlarmRaised`` with the contacts and agents it names,
+kept in the state as it replays the log). Reading the waiting contacts is O(open contacts) under
+the writer's lock, about a millisecond for a few thousand, once per wallboard refresh.
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ def _routing(engine: Engine) -> dict[str, Any]:
                 answered=c.accepted_at is not None,
             )
         )
-    alarms = [(a.at, a.kind, a.message) for a in st.alarms]
+    alarms = [AuditAlarm(a.at, a.kind, a.message, a.contacts, a.agents) for a in st.alarms]
     return {"queues": queues, "agents": agents, "waiting": waiting, "alarms": alarms}
 
 
@@ -106,14 +106,10 @@ def gather(
         seq = p.last_seq
         today = {q: p.kpis.totals(q, start) for q in p.kpis.queues()}
     center = svc.center
-    routing, found = center.read(lambda engine: (_routing(engine), list(center.alarms)))
-    # The alarm events carry the contacts and agents they concern; the state keeps only their
-    # text, so the ids come from the watchdog's own list (this process's alarms).
-    ids = {(d.kind, d.message): (d.contacts, d.agents) for d in found}
-    alarms = []
-    for at, kind, message in routing["alarms"]:
-        contacts, agents = ids.get((kind, message), ((), ()))
-        alarms.append(AuditAlarm(at, kind, message, tuple(contacts), tuple(agents)))
+    # the state keeps each alarm with the contacts and agents its event names, so alarms
+    # replayed from the log after a restart are shown with their ids too
+    routing = center.read(_routing)
+    alarms = routing["alarms"]
     staff = {}
     for aid, row in live["agents"].items():
         skills, channels, _ = routing["agents"].get(aid, ({}, frozenset(), ""))
