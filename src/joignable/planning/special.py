@@ -163,13 +163,17 @@ def mean_harmonic(z: npt.ArrayLike, y: npt.ArrayLike) -> Array:
         step = max(1, _MAX_CELLS // k)
         for first in range(0, members.size, step):
             rows = members[first : first + step]
-            j = lo[rows, None] + np.arange(1, k, dtype=np.float64)[None, :]
-            zr = zz[rows, None]
-            logt = np.cumsum(np.log(yy[rows, None]) - np.log(zr + j), axis=1)
-            h = h_lo[rows, None] + np.cumsum(1.0 / (zr + j), axis=1)
-            logt = np.concatenate([np.zeros((rows.size, 1)), logt], axis=1)
-            h = np.concatenate([h_lo[rows, None], h], axis=1)
-            w = np.exp(logt - logt.max(axis=1, keepdims=True))
-            res[rows] = (w * h).sum(axis=1) / w.sum(axis=1)
+            # the terms after the window's first, relative to it: products of the ratios
+            # t_j / t_(j-1) = y / (z + j) rather than exp of summed logs (no transcendental
+            # function per term; from the window's start to the mode they grow by at most
+            # ~e^160 and then fall, so no overflow), and H_j by summing 1 / (z + j)
+            inv = lo[rows, None] + np.arange(1, k, dtype=np.float64)[None, :]
+            inv += zz[rows, None]
+            np.reciprocal(inv, out=inv)
+            w = np.cumprod(inv * yy[rows, None], axis=1)
+            h = np.cumsum(inv, axis=1)
+            h += h_lo[rows, None]
+            num = h_lo[rows] + np.einsum("ij,ij->i", w, h)
+            res[rows] = num / (1.0 + w.sum(axis=1))
     out[pos] = res
     return out
