@@ -19,6 +19,7 @@ from joignable.core.errors import DomainError, InvalidInput
 from joignable.core.model import (
     AgentConfig,
     Channel,
+    Outcome,
     QueueConfig,
     Settings,
     WideningStep,
@@ -596,6 +597,21 @@ def test_invariants_over_random_traffic(steps: list[tuple[str, int]], interval: 
     assert scheduled == sum(1 for c in st_.contacts.values() if c.status.value == "scheduled")
 
     assert kpis_from_events(events, interval).to_dict() == p.to_dict()
+    # the index by interval start selects exactly what a scan of every interval would
+    bounds = [None, DAY0, DAY0 + 10 * 3600, DAY0 + 10 * 3600 + 7 * interval, DAY0 + 86_400]
+    for q in [None, "qx", "qy", "nowhere"]:
+        for lo in bounds:
+            for hi in bounds:
+                scan = [
+                    a
+                    for a in p._accs.values()
+                    if (q is None or a.queue == q)
+                    and (lo is None or a.start >= lo)
+                    and (hi is None or a.start < hi)
+                ]
+                got = p._select(q, lo, hi)
+                assert sorted(map(id, got)) == sorted(map(id, scan))
+                assert [a.start for a in got] == sorted(a.start for a in got)
     for k in p.intervals():
         check_row(k)
     total = p.totals()
@@ -611,3 +627,45 @@ def test_invariants_over_random_traffic(steps: list[tuple[str, int]], interval: 
         for o in p.occupancy_intervals(who, now=clock.now + 5):
             assert 0 <= o.handling <= o.staffed + 1e-9
             assert o.staffed <= interval * (3 if who is None else 1) + 1e-6
+
+
+def _history(days: int, per_day: int, interval: int = 900) -> KpiProjection:
+    """``days`` days of contacts on two queues, ``per_day`` a day spread over the day."""
+    p = KpiProjection(interval)
+    for q in ("sales", "billing"):
+        p.apply(ev.QueueConfigured(at=DAY0, queue=QueueConfig(id=q)))
+    n = 0
+    for d in range(days):
+        for i in range(per_day):
+            at = DAY0 + d * 86_400 + i * (86_400 / per_day)
+            n += 1
+            q = "sales" if n % 2 else "billing"
+            p.apply(ev.ContactArrived(at=at, contact=f"c{n}", channel=Channel.CHAT, queue=q))
+            p.apply(ev.ContactEnded(at=at + 5, contact=f"c{n}", outcome=Outcome.ABANDONED, wait=5))
+    return p
+
+
+def test_todays_figures_cost_the_intervals_of_today_not_the_history() -> None:
+    """The wallboard reads today's totals per queue at every refresh: counted in intervals
+    looked at, a center up for 60 days pays what one up for 2 days pays."""
+    visited = []
+    for days in (2, 60):
+        p = _history(days, per_day=96)  # one contact in each 15-minute interval
+        today = DAY0 + (days - 1) * 86_400
+        before = p.visited
+        totals = {q: p.totals(q, today) for q in p.queues()}
+        visited.append(p.visited - before)
+        assert totals["sales"].offered + totals["billing"].offered == 96
+        assert totals["sales"].abandoned == 48
+        assert p.totals().offered == days * 96  # the whole history is still there
+    assert visited[0] == visited[1] == 2 * 96  # each queue looks at today's 96 intervals
+
+
+def test_a_callback_promised_in_an_earlier_interval_is_still_found_by_range() -> None:
+    """Interval starts are kept sorted even when an accumulator is made out of order."""
+    p = KpiProjection(900)
+    p.apply(ev.ContactArrived(at=TEN + 3600, contact="late", channel=Channel.CHAT, queue="q"))
+    p._acc("q", TEN)  # as a kept promise dated earlier would
+    p.apply(ev.ContactArrived(at=TEN + 1800, contact="mid", channel=Channel.CHAT, queue="q"))
+    assert [a.start for a in p._select("q", TEN, None)] == [TEN, TEN + 1800, TEN + 3600]
+    assert [k.offered for k in p.intervals("q", TEN + 900)] == [1, 1]

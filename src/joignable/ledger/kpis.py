@@ -12,6 +12,7 @@ the queue entered; a callback's kept promise is counted in the interval of its p
 
 from __future__ import annotations
 
+from bisect import bisect_left, insort
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -242,6 +243,12 @@ class KpiProjection(_Fold):
         self.unmatched = 0  # events about contacts that arrived before the first event we saw
         self._queues: dict[str, QueueConfig] = {}
         self._accs: dict[tuple[str, float], _Acc] = {}
+        # The same accumulators by interval start, the starts sorted: reading a range (today,
+        # for the wallboard's every refresh) visits the intervals in it, not the whole history.
+        self._by_start: dict[float, list[_Acc]] = {}
+        self._starts: list[float] = []
+        self._acc_queues: set[str] = set()
+        self.visited = 0  # accumulators looked at by reads, so a test can count the cost
         self._open: dict[str, _Contact] = {}
         self._done: dict[str, tuple[_Contact, float | None]] = {}  # awaiting wrap-up end
         self._staff: dict[str, _Staff] = {}
@@ -268,7 +275,21 @@ class KpiProjection(_Fold):
     def _acc(self, queue: str, start: float) -> _Acc:
         acc = self._accs.get((queue, start))
         if acc is None:
-            acc = self._accs[(queue, start)] = _Acc(queue, start)
+            acc = self._new_acc(queue, start)
+        return acc
+
+    def _new_acc(self, queue: str, start: float) -> _Acc:
+        acc = self._accs[(queue, start)] = _Acc(queue, start)
+        row = self._by_start.get(start)
+        if row is None:
+            row = self._by_start[start] = []
+            starts = self._starts
+            if not starts or start > starts[-1]:
+                starts.append(start)  # the usual case: time moves on
+            else:
+                insort(starts, start)  # a callback promised in another interval
+        row.append(acc)
+        self._acc_queues.add(queue)
         return acc
 
     def _config(self, queue: str) -> QueueConfig:
@@ -339,7 +360,7 @@ class KpiProjection(_Fold):
         key = (e.queue, e.at - e.at % self.interval)
         acc = self._accs.get(key)
         if acc is None:
-            acc = self._accs[key] = _Acc(*key)
+            acc = self._new_acc(*key)
         acc.offered += 1
         c = self._open[e.contact] = _Contact(acc, e.queue, e.at)
         if e.channel == Channel.CALLBACK:  # asked for a callback from the start
@@ -472,13 +493,24 @@ class KpiProjection(_Fold):
     # -- reading ---------------------------------------------------------------------------------
 
     def _select(self, queue: str | None, start: float | None, end: float | None) -> list[_Acc]:
-        return [
-            a
-            for a in self._accs.values()
-            if (queue is None or a.queue == queue)
-            and (start is None or a.start >= start)
-            and (end is None or a.start < end)
-        ]
+        """The accumulators of ``queue`` (None: all) whose interval starts in [start, end), in
+        time order; costs O(intervals in the range), whatever the history before or after."""
+        starts = self._starts
+        i = 0 if start is None else bisect_left(starts, start)
+        j = len(starts) if end is None else bisect_left(starts, end)
+        out: list[_Acc] = []
+        by_start = self._by_start
+        if queue is None:
+            for b in starts[i:j]:
+                out.extend(by_start[b])
+        else:
+            accs = self._accs
+            for b in starts[i:j]:
+                a = accs.get((queue, b))
+                if a is not None:
+                    out.append(a)
+        self.visited += j - i if queue is not None else len(out)
+        return out
 
     def intervals(
         self, queue: str | None = None, start: float | None = None, end: float | None = None
@@ -500,7 +532,7 @@ class KpiProjection(_Fold):
         return self._kpis(accs, queue, start, end)
 
     def queues(self) -> list[str]:
-        return sorted({a.queue for a in self._accs.values()} | set(self._queues))
+        return sorted(self._acc_queues | set(self._queues))
 
     def _kpis(
         self, accs: list[_Acc], queue: str | None, start: float | None, end: float | None
