@@ -166,6 +166,18 @@ def test_the_agents_panel_shows_the_packet_runs_a_flow_and_links_the_solution(
         expect(page.locator("#kb-panel-status")).to_have_text(
             "Linked: the request will find it next time."
         )
+        # and a new article from this contact, in one step
+        page.get_by_text("Propose an article from this contact").click()
+        page.get_by_label("Title", exact=True).fill("Router blinks after a storm")
+        page.get_by_label("Answer or procedure (one step a line)").fill(
+            "Unplug the router\nWait a minute\nPlug it back"
+        )
+        page.get_by_role("button", name="Send for review").click()
+        expect(page.locator("#kb-panel-status")).to_contain_text("Draft sent to the experts")
+        drafts = served.staff(Role.KNOWLEDGE_EXPERT).get("/api/kb/review").json()["drafts"]
+        mine = next(d for d in drafts if d["title"] == "Router blinks after a storm")
+        assert mine["content"]["steps"] == ["Unplug the router", "Wait a minute", "Plug it back"]
+        assert mine["content"]["phrasings"] == ["no internet"]
         seen = served.staff(Role.SUPERVISOR).get(f"/api/kb/contacts/{contact}").json()
         assert seen["solved_by"][0] == {
             **seen["solved_by"][0],

@@ -266,6 +266,34 @@
     }
   });
   $("kb-panel-close").addEventListener("click", showList);
+  $("kb-panel-propose-form").addEventListener("submit", async (event) => {
+    // a new article from this contact, in one step: a draft for the experts, the contact's
+    // request as its first phrasing
+    event.preventDefault();
+    if (!contact) {
+      say(t.no_contact);
+      return;
+    }
+    const lines = $("kb-panel-propose-body").value.split("\n").map((x) => x.trim());
+    const steps = lines.filter((x) => x);
+    try {
+      const draft = await call(
+        "POST",
+        `/api/kb/contacts/${encodeURIComponent(contact)}/proposals`,
+        {
+          title: $("kb-panel-propose-title").value,
+          lang: event.currentTarget.dataset.lang,
+          body: steps.length > 1 ? "" : steps.join(""),
+          steps: steps.length > 1 ? steps : [],
+        },
+      );
+      say(fill(t.proposed, { key: draft.key }));
+      $("kb-panel-propose-title").value = "";
+      $("kb-panel-propose-body").value = "";
+    } catch (err) {
+      say(fill(t.error, { m: err.message }));
+    }
+  });
   $("kb-panel-solved").addEventListener("click", () => shown && solvedBy(shown.key));
 
   document.addEventListener("desk:contact", (event) => setContact(event.detail.contact_id));
