@@ -193,7 +193,8 @@ def test_the_agents_panel_shows_the_packet_runs_a_flow_and_links_the_solution(
 
 def test_an_expert_reviews_on_the_kb_page(served: Served, browser: Any) -> None:
     """The /kb page: search as you type, a draft in review published with a comment, another
-    sent back, a gap turned into a draft, health flags; in French."""
+    sent back, a gap turned into a draft, flows in use, health flags; in French."""
+    import httpx
     from playwright.sync_api import expect
 
     expert = served.staff(Role.KNOWLEDGE_EXPERT)
@@ -203,6 +204,10 @@ def test_an_expert_reviews_on_the_kb_page(served: Served, browser: Any) -> None:
         expert.post(f"/api/kb/items/article/{ident}/versions/{v['version']}/submit")
     agent = served.staff(Role.AGENT)
     assert agent.get("/api/kb/search", params={"q": "zorglub vrombit", "lang": "fr"}).json()["gap"]
+    anyone = httpx.Client(base_url=served.base, timeout=10)  # a problem solved before a chat
+    run = anyone.post("/api/kb/public/runs", json={"flow": "en-no-internet"}).json()
+    anyone.post(f"/api/kb/public/runs/{run['run']}/answer", json={"value": "red"})
+    assert anyone.post("/api/kb/public/solved", json={"run": run["run"]}).status_code == 200
 
     context = browser.new_context(locale="fr-FR")
     try:
@@ -237,6 +242,9 @@ def test_an_expert_reviews_on_the_kb_page(served: Served, browser: Any) -> None:
         expect(page.locator("#kb-status")).to_have_text("Brouillon créé.")
         expect(page.locator("#drafts")).to_contain_text("zorglub vrombit")
         expect(page.locator("#health")).to_contain_text("never-used")
+        # the flows in use, with their deflections
+        row = page.locator("#analytics tbody tr", has_text="en-no-internet")
+        expect(row.locator("td").nth(2)).not_to_have_text("0")
     finally:
         context.close()
     published = agent.get("/api/kb/articles/fr-esim").json()

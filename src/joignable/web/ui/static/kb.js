@@ -191,6 +191,18 @@
       fillList("drafts", queue.drafts, (v) => versionItem(v, false));
       fillList("gaps", queue.gaps, gapItem);
       fillList("synonyms", queue.synonyms, (s) => el("li", `${s.lang}: ${s.words.join(" ≈ ")} (${s.count})`));
+      const report = await call("GET", "/api/kb/analytics");
+      const rows = Object.entries(report.flows).map(([flow, f]) => {
+        const row = el("tr");
+        const name = el("th", flow);
+        name.scope = "row";
+        row.append(name);
+        for (const n of [f.runs, f.resolved, f.deflected, f.handed_over, f.abandoned]) {
+          row.append(el("td", String(n)));
+        }
+        return row;
+      });
+      document.querySelector("#analytics tbody").replaceChildren(...rows);
       const flags = await call("GET", "/api/kb/health");
       fillList("health", flags, (f) => el("li", `${f.key} — ${f.code}: ${f.message}`, `flag ${f.code}`));
     } catch (err) {
