@@ -39,7 +39,7 @@ _CHANNELS = frozenset(c.value for c in Channel)
 _PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{2,30}$")
 
 
-class ArrivalResult(msgspec.Struct):
+class ArrivalResult(msgspec.Struct, gc=False):
     contact: str
     status: str  # queued | offered | callback_scheduled | closed | full
     reason: str = ""

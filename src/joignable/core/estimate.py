@@ -16,7 +16,7 @@ from joignable.core.rules import meets_any, step_alternatives
 from joignable.core.state import Agent, Contact, State, Status
 
 
-class Estimate(msgspec.Struct):
+class Estimate(msgspec.Struct, gc=False):
     position: int  # 1 = next in line
     ahead: int
     eligible: int  # agents logged in (available) who may take it

@@ -852,11 +852,11 @@ class State:
             e.queue,
             e.customer,
             e.priority,
-            dict(e.skills),
+            e.skills,  # shared with the event, not copied: neither is ever changed in place
             e.at,
             self.seq,
-            list(e.alternatives),
-            dict(e.data),
+            e.alternatives,
+            e.data,
         )
         self.contacts[e.contact] = contact
         self._enqueue(contact)
@@ -877,7 +877,7 @@ class State:
         if e.queue not in contact.visited:
             contact.visited.append(e.queue)
         contact.step = e.step
-        contact.alternatives = list(e.alternatives)
+        contact.alternatives = e.alternatives
         contact.history.append((e.at, e.reason, e.to_agent or e.queue))
         self._enqueue(contact, e.to_agent)
         if e.to_agent is None:
