@@ -28,10 +28,12 @@ def test_the_page_speaks_the_browsers_language_and_can_be_switched(org: Org) -> 
 
 def test_every_control_has_a_label_and_assets_are_our_own(org: Org) -> None:
     page = TestClient(org.app).get("/chat").text
+    # a label names each control: by its for=, or around it
+    wrapped = set(re.findall(r"<label>\s*<input\b[^>]*\bid=\"([^\"]+)\"", page))
     for control in re.findall(r"<(?:input|select|textarea)\b[^>]*>", page):
         ident = re.search(r'id="([^"]+)"', control)
         assert ident is not None, control
-        assert f'for="{ident.group(1)}"' in page, control
+        assert f'for="{ident.group(1)}"' in page or ident.group(1) in wrapped, control
     assert "http://" not in page and "https://" not in page
     response = TestClient(org.app).get("/chat")
     assert "default-src 'self'" in response.headers["content-security-policy"]

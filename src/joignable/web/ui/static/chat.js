@@ -440,5 +440,12 @@
   });
 
   const saved = sessionStorage.getItem(KEY);
-  if (saved) start(JSON.parse(saved));
+  if (saved) {
+    const resumed = JSON.parse(saved);
+    start(resumed);
+    if (resumed.problem && !resumed.handedOver) {
+      $("ss-query").value = resumed.problem; // a reload finds the same answers again
+      ssSearch(resumed.problem);
+    }
+  }
 })();
