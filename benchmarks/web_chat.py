@@ -159,6 +159,20 @@ class Server:
         self.log.close()
 
 
+def profile(pid: int, seconds: float, path: str | None) -> subprocess.Popen[bytes] | None:
+    """With ``path``, py-spy (beside this Python, or on PATH) samples the server for
+    ``seconds``: a flame graph (.svg) or its raw folded stacks (any other name)."""
+    if not path:
+        return None
+    exe = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or shutil.which("py-spy")
+    if exe is None:
+        raise RuntimeError("--profile needs py-spy (pip install py-spy)")
+    fmt = "flamegraph" if path.endswith(".svg") else "raw"
+    cmd = [exe, "record", "--pid", str(pid), "--duration", str(max(1, int(seconds)))]
+    cmd += ["--rate", "50", "--nonblocking", "--format", fmt, "-o", path]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def cpu_seconds(pid: int) -> float:
     """User + system CPU time of a process so far (Linux /proc)."""
     with open(f"/proc/{pid}/stat") as f:
@@ -500,8 +514,10 @@ def run(
     ramp_timeout: float = 900.0,
     seed: int = 42,
     tmpdir: str | None = None,
+    profile_to: str | None = None,
 ) -> dict[str, Any]:
-    """``capacity`` (chats per agent) defaults to what seats every customer at once."""
+    """``capacity`` (chats per agent) defaults to what seats every customer at once;
+    ``profile_to``: py-spy samples the server over the measured window into that file."""
     if capacity is None:
         capacity = max(1, math.ceil(chats / agents))
     tmp = tempfile.mkdtemp(prefix="joignable-webchat-", dir=tmpdir)
@@ -544,6 +560,8 @@ def run(
         window = [start, start + duration]
         for p in clients:
             _tell(p, {"window": window})
+        time.sleep(max(0.0, window[0] - time.monotonic()))
+        spy = profile(server.pid, duration, profile_to)
         time.sleep(max(0.0, window[1] - time.monotonic()))
         cpu1 = [cpu_seconds(server.pid), *(cpu_seconds(p.pid) for p in clients)]
         load_after = os.getloadavg()
@@ -553,6 +571,8 @@ def run(
             _tell(p, {"leave": True})
         t1 = time.perf_counter()
         tallies = [_read(p, 180) for p in clients]
+        if spy is not None:
+            spy.wait(60)
         leave_s = time.perf_counter() - t1
     finally:
         for p in clients:
@@ -650,9 +670,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         p.add_argument("--duration", type=float, help="the measured window, seconds")
         p.add_argument("--interval", type=float, help="mean seconds between a customer's messages")
         p.add_argument("--tmpdir", default=None, help="where the ledger file goes (a real disk)")
+        p.add_argument("--profile", dest="profile_to", help="py-spy the server: FILE.svg or raw")
 
     def kwargs(a: argparse.Namespace) -> dict[str, Any]:
-        names = ("chats", "agents", "capacity", "procs", "duration", "interval", "tmpdir")
+        names = ["chats", "agents", "capacity", "procs", "duration", "interval", "tmpdir"]
+        names.append("profile_to")
         return {n: getattr(a, n) for n in names if getattr(a, n) is not None}
 
     return bench_main(argv, __doc__, run, format_result, QUICK, options, kwargs)

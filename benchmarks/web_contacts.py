@@ -22,7 +22,7 @@ import time
 from typing import Any
 
 from benchmarks.scenario import bench_main, percentile
-from benchmarks.web_chat import ROOT, TOPIC, Server, _read, _tell, cpu_seconds
+from benchmarks.web_chat import ROOT, TOPIC, Server, _read, _tell, cpu_seconds, profile
 
 
 async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +94,7 @@ def run(
     agents: int = 50,
     seed: int = 42,
     tmpdir: str | None = None,
+    profile_to: str | None = None,
 ) -> dict[str, Any]:
     tmp = tempfile.mkdtemp(prefix="joignable-webcontacts-", dir=tmpdir)
     server: Server | None = None
@@ -126,10 +127,13 @@ def run(
             _tell(p, {"window": window})
         time.sleep(max(0.0, window[1] - time.monotonic()))
         cpu0 = [cpu_seconds(server.pid), *(cpu_seconds(p.pid) for p in clients)]
+        spy = profile(server.pid, duration, profile_to)
         time.sleep(max(0.0, window[2] - time.monotonic()))
         cpu1 = [cpu_seconds(server.pid), *(cpu_seconds(p.pid) for p in clients)]
         load_after = os.getloadavg()
         tallies = [_read(p, 120) for p in clients]
+        if spy is not None:
+            spy.wait(60)
         server.stop()  # then the file holds everything that was acknowledged
         stored = _stored_contacts(server.db)
     finally:
@@ -201,9 +205,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         p.add_argument("--procs", type=int, help="client processes")
         p.add_argument("--duration", type=float, help="the measured window, seconds")
         p.add_argument("--tmpdir", default=None, help="where the ledger file goes (a real disk)")
+        p.add_argument("--profile", dest="profile_to", help="py-spy the server: FILE.svg or raw")
 
     def kwargs(a: argparse.Namespace) -> dict[str, Any]:
-        names = ("concurrency", "procs", "duration", "tmpdir")
+        names = ("concurrency", "procs", "duration", "tmpdir", "profile_to")
         return {n: getattr(a, n) for n in names if getattr(a, n) is not None}
 
     return bench_main(argv, __doc__, run, format_result, QUICK, options, kwargs)
