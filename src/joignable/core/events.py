@@ -173,6 +173,11 @@ def encode(event: Event) -> bytes:
     return _encoder.encode(event)
 
 
+def encode_many(events: list[Event]) -> bytes:
+    """A JSON array of the events, each as ``encode`` gives it."""
+    return _encoder.encode(events)
+
+
 def decode(raw: bytes | str) -> AnyEvent:
     return _decoder.decode(raw)
 
