@@ -118,6 +118,8 @@ def test_leaving_before_an_answer_shows_as_an_abandon(served: Served, browser: A
         page.keyboard.press("Tab")
         expect(page.get_by_label("De quoi s'agit-il ? (facultatif)")).to_be_focused()
         page.keyboard.press("Tab")
+        expect(page.get_by_label("Se souvenir de moi sur ce navigateur")).to_be_focused()
+        page.keyboard.press("Tab")
         start = page.get_by_role("button", name="Commencer la discussion")
         expect(start).to_be_focused()
         page.keyboard.press("Enter")

@@ -7,6 +7,12 @@ header on its own, so a customer's request needs no CSRF token. Agents reach the
 conversation they hold through ``act_as_agent``, as for their other actions; staff with
 ``contacts:read`` read any transcript afterwards.
 
+A customer who ticks "remember me" gets a first-party cookie holding a random visitor id (no name,
+no address, nothing else; ``VISITOR_COOKIE``, renewed for ``VISITOR_DAYS`` at each chat started
+with the box ticked, dropped when a chat starts with it unticked); the chat's contact then carries
+``visitor:<id>`` as its customer reference, so the agent sees that browser's previous contacts.
+Only ``POST /api/chat`` reads it (the page sends no cookie elsewhere); docs/desk.md says more.
+
 A chat token lasts the chat's life and ``TOKEN_GRACE`` after it (the customer left, or the
 contact ended): past that it is refused with 401 ``chat_token_expired``, so a token found later in
 a browser's storage opens nothing. The spec publishes the header as the ``chatToken`` scheme.
@@ -16,12 +22,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
+import secrets
 from collections import deque
 from collections.abc import Callable
 from typing import Annotated, Any
 
 import msgspec
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from fastapi.security import APIKeyHeader
 from pydantic import Field
 
@@ -48,12 +56,21 @@ CHATS_PER_MINUTE = 20
 LANGUAGES = ("en", "fr")
 # Anyone may start a chat (that is the point of a public channel) or list its topics.
 PUBLIC = frozenset({("POST", "/api/chat"), ("GET", "/api/chat/topics")})
+VISITOR_COOKIE = "joignable_visitor"
+VISITOR_DAYS = 180  # a returning customer is recognised for this long after their last chat
+VISITOR_PREFIX = "visitor:"  # the customer reference of a remembered browser
+_VISITOR_ID = re.compile(r"^[A-Za-z0-9_-]{22}$")  # secrets.token_urlsafe(16)
 
 
 class ChatIn(Body):
     name: str = Field(min_length=1, max_length=100)
     topic: str = Field(pattern=ID, description="the queue the chat goes to")
     language: str = Field("en", pattern="^(en|fr)$")
+    remember: bool = Field(
+        False,
+        description="remember this browser (a random id in a first-party cookie) so the agent"
+        " sees its previous contacts; false forgets a browser remembered before",
+    )
 
 
 class ChatMessageIn(Body):
@@ -213,16 +230,45 @@ async def topics(svc: Svc) -> list[dict[str, str]]:
     return found
 
 
+def visitor(request: Request, response: Response, remember: bool) -> str:
+    """The customer reference of this browser ("" when not remembered), and the cookie set or
+    dropped on ``response`` accordingly. A cookie that is not one of ours is replaced."""
+    secure = request.url.scheme == "https"
+    if not remember:
+        if VISITOR_COOKIE in request.cookies:
+            response.delete_cookie(
+                VISITOR_COOKIE, path="/api/chat", secure=secure, httponly=True, samesite="lax"
+            )
+        return ""
+    vid = request.cookies.get(VISITOR_COOKIE, "")
+    if not _VISITOR_ID.match(vid):
+        vid = secrets.token_urlsafe(16)
+    response.set_cookie(
+        VISITOR_COOKIE,
+        vid,
+        max_age=VISITOR_DAYS * 86_400,
+        path="/api/chat",  # sent to the chat API only, never to staff pages
+        secure=secure,
+        httponly=True,  # no script needs it
+        samesite="lax",  # not sent with another site's requests
+    )
+    return VISITOR_PREFIX + vid
+
+
 @router.post("", status_code=201)
-async def start_chat(body: ChatIn, request: Request, svc: Svc, store: Chats) -> dict[str, Any]:
+async def start_chat(
+    body: ChatIn, request: Request, response: Response, svc: Svc, store: Chats
+) -> dict[str, Any]:
     """A customer starts a chat: the contact arrives in the topic's queue. The answer carries the
     chat's token (shown once) and where the contact stands (queued with its estimate and the
-    reason for it, or why not: closed, full)."""
+    reason for it, or why not: closed, full). With ``remember``, a returning browser keeps its
+    customer reference (a cookie), so the agent sees its previous contacts."""
     limiter: StartLimiter = request.app.state.chat_starts
     limiter.check(request.client.host if request.client is not None else "")
     name = body.name.strip()
+    customer = visitor(request, response, body.remember)
     result = await svc.runtime.run(
-        "arrive", body.topic, "chat", data={"name": name, "via": "web chat"}
+        "arrive", body.topic, "chat", customer=customer, data={"name": name, "via": "web chat"}
     )
     token = store.open_chat(result.contact, name, body.topic, body.language)
     attendance: Attendance = request.app.state.chat_attendance

@@ -66,6 +66,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "error": "Something went wrong: {m}",
         "problem": "What is it about? (optional)",
         "problem_hint": "Tell us in a few words: we show answers you can try while you wait.",
+        "remember": "Remember me on this browser",
+        "remember_hint": "So the agent sees your earlier chats: a random number is kept in a"
+        " cookie for 180 days, nothing else. Untick to be forgotten.",
         "ss_heading": "Solve it yourself while you wait",
         "ss_query": "Your problem",
         "ss_search": "Search",
@@ -131,6 +134,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "problem": "De quoi s'agit-il ? (facultatif)",
         "problem_hint": "Dites-le en quelques mots : nous vous proposons des réponses à essayer"
         " pendant l'attente.",
+        "remember": "Se souvenir de moi sur ce navigateur",
+        "remember_hint": "Pour que le conseiller voie vos discussions précédentes : un numéro"
+        " aléatoire est gardé dans un cookie pendant 180 jours, rien d'autre. Décochez pour être"
+        " oublié.",
         "ss_heading": "Résolvez-le vous-même pendant l'attente",
         "ss_query": "Votre problème",
         "ss_search": "Chercher",

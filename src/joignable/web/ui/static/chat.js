@@ -10,6 +10,7 @@
 (function () {
   const POLL_MS = 2000; // while the stream is down: ask, then try the stream again
   const KEY = "joignable.chat";
+  const REMEMBER = "joignable.remember"; // ticks "remember me" again for a remembered customer
   const t = JSON.parse(document.getElementById("chat-strings").textContent);
   const $ = (id) => document.getElementById(id);
   const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
@@ -31,7 +32,8 @@
       method,
       headers,
       body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "omit", // the token is the only credential; no cookie goes with it
+      // the token is the only credential; only the start carries the "remember me" cookie
+      credentials: method === "POST" && path === "/api/chat" ? "same-origin" : "omit",
     });
     const data = await response.json().catch(() => ({}));
     if (!response.ok) {
@@ -376,7 +378,10 @@
         name: $("name").value,
         topic: $("topic").value,
         language: form.dataset.language,
+        remember: $("remember").checked,
       });
+      if ($("remember").checked) localStorage.setItem(REMEMBER, "1");
+      else localStorage.removeItem(REMEMBER);
       const problem = $("problem").value.trim();
       const saved = { contact: answer.contact, token: answer.token, problem };
       sessionStorage.setItem(KEY, JSON.stringify(saved));
@@ -439,6 +444,7 @@
     }
   });
 
+  $("remember").checked = localStorage.getItem(REMEMBER) === "1";
   const saved = sessionStorage.getItem(KEY);
   if (saved) {
     const resumed = JSON.parse(saved);
