@@ -594,3 +594,151 @@ def test_an_agent_transfers_a_chat_to_another_queue(served: Served, desk: Any) -
     work = served.staff(Role.AGENT).get(f"/api/agents/{AGENT}/work").json()
     assert contact not in [w["contact"] for w in work["wrapups"]]
     admin.post(f"/api/contacts/{contact}/cancel")
+
+
+def test_an_offered_chat_shows_what_the_customer_wrote_before_it_is_accepted(
+    served: Served, desk: Any, customer: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    _start_chat(served, customer, "Noé")
+    for text in ("My parcel never came.", "Order 5521, paid on Monday."):
+        customer.get_by_label("Your message").fill(text)
+        customer.get_by_label("Your message").press("Enter")
+        expect(customer.locator("#messages li.customer .text").last).to_have_text(text)
+    _go_available(desk)
+    offer = desk.locator("#offers > li")
+    expect(offer).to_have_count(1)
+    preview = offer.locator(".preview")
+    expect(preview.locator(".preview-heading")).to_have_text("What the customer wrote")
+    expect(preview.locator("li")).to_have_text(
+        ["My parcel never came.", "Order 5521, paid on Monday."]
+    )
+    # the accept button is described by the preview too (a screen reader hears it)
+    described = offer.get_by_role("button", name="Accept").get_attribute("aria-describedby")
+    assert described is not None and preview.get_attribute("id") in described.split()
+    # written while the offer rings: the preview follows, the first three only
+    for text in ("Hello?", "Still there?"):
+        customer.get_by_label("Your message").fill(text)
+        customer.get_by_label("Your message").press("Enter")
+    expect(preview.locator("li")).to_have_count(3)
+    expect(preview.locator(".preview-more")).to_have_text("and 1 more message(s)")
+    offer.get_by_role("button", name="Accept").click()
+    expect(desk.locator("#messages li.customer")).to_have_count(4)
+    contact = desk.locator("#conversation").get_attribute("data-contact-id")
+    agent = served.staff(Role.AGENT)
+    assert agent.post(f"/api/agents/{AGENT}/contacts/{contact}/complete").status_code == 200
+    assert agent.post(f"/api/agents/{AGENT}/wrapups/{contact}", json={}).status_code == 200
+
+
+def test_an_offered_chat_with_nothing_written_says_so(served: Served, desk: Any) -> None:
+    from playwright.sync_api import expect
+
+    admin = served.staff(Role.ADMIN)
+    contact = admin.post(
+        "/api/contacts", json={"queue": "billing", "channel": "chat", "customer": "c61"}
+    ).json()["contact"]
+    _go_available(desk)
+    preview = desk.locator("#offers > li .preview")
+    expect(preview.locator(".preview-none")).to_have_text("The customer has not written yet.")
+    admin.post(f"/api/contacts/{contact}/cancel")
+    expect(desk.locator("#offers > li")).to_have_count(0)
+
+
+def _chat_colleague(served: Served) -> tuple[str, str]:
+    """Another agent of the demo who takes chats: (id, name)."""
+    from joignable.core.model import Channel
+
+    def pick(engine: Any) -> tuple[str, str]:
+        for a in engine.state.agents.values():
+            if a.config.id != AGENT and Channel.CHAT in a.channels:
+                return a.config.id, a.config.name or a.config.id
+        raise AssertionError("the demo has no other chat agent")
+
+    found: tuple[str, str] = served.services.center.read(pick)
+    return found
+
+
+def test_an_agent_transfers_a_chat_to_a_named_agent(served: Served, desk: Any) -> None:
+    from playwright.sync_api import expect
+
+    other, name = _chat_colleague(served)
+    sup = served.staff(Role.SUPERVISOR)
+    assert sup.put(f"/api/agents/{other}/presence", json={"presence": "away"}).status_code == 200
+    admin = served.staff(Role.ADMIN)
+    contact = admin.post(
+        "/api/contacts", json={"queue": "billing", "channel": "chat", "customer": "c99"}
+    ).json()["contact"]
+    try:
+        _go_available(desk)
+        desk.locator("#offers > li").get_by_role("button", name="Accept").click()
+        expect(desk.locator("#conversation")).to_have_attribute("data-contact-id", contact)
+        choice = desk.get_by_label("Transfer to an agent")
+        options = choice.locator("option")
+        assert AGENT not in options.evaluate_all("os => os.map((o) => o.value)")  # not oneself
+        choice.select_option(other)
+        # the colleague is away: refused with the engine's reason, the chat stays here
+        desk.get_by_role("button", name="Transfer to this agent").click()
+        expect(desk.locator("#error")).to_contain_text(f"{other} is not available")
+        expect(desk.get_by_role("tab", name="c99 (Billing)")).to_be_visible()
+
+        assert (
+            sup.put(f"/api/agents/{other}/presence", json={"presence": "available"}).status_code
+            == 200
+        )
+        desk.get_by_role("button", name="Transfer to this agent").click()
+        expect(desk.locator("#notice")).to_have_text(f"c99 (Billing) transferred to {name}.")
+        expect(desk.get_by_role("tab", name="c99 (Billing)")).to_have_count(0)
+        work = sup.get(f"/api/agents/{other}/work").json()
+        assert contact in [o["contact"] for o in work["offers"]]  # on the colleague's line
+        moved = [e for t, e in _ledger(served, contact) if t == "contact_requeued"]
+        assert moved[-1]["to_agent"] == other and moved[-1]["by_agent"] == AGENT
+        record = admin.get(f"/api/contacts/{contact}").json()
+        assert record["transfers"] == 1
+    finally:
+        admin.post(f"/api/contacts/{contact}/cancel")
+        sup.put(f"/api/agents/{other}/presence", json={"presence": "offline"})
+
+
+def test_a_remembered_customer_comes_back_and_the_desk_shows_the_first_chat(
+    served: Served, desk: Any, browser: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    context = _context(browser)
+    try:
+        page = context.new_page()
+        page.goto(f"{served.base}/chat")
+        expect(page.get_by_label("Remember me on this browser")).not_to_be_checked()
+        page.get_by_label("Your name").fill("Zoé")
+        page.get_by_label("Topic").select_option("billing")
+        page.get_by_label("Remember me on this browser").check()
+        page.get_by_role("button", name="Start the chat").click()
+        expect(page.locator("#status-line")).not_to_be_empty()
+        _go_available(desk)
+        desk.locator("#offers > li").get_by_role("button", name="Accept").click()
+        expect(desk.get_by_role("tab", name="Zoé (Billing)")).to_be_visible()
+        expect(desk.locator("#history-list")).to_have_text("No previous contact.")
+        first = desk.locator("#conversation").get_attribute("data-contact-id")
+        desk.get_by_role("button", name="End the conversation").click()
+        desk.get_by_label("Wrap-up code").select_option("resolved")
+        desk.get_by_label("Notes").fill("Refund promised.")
+        desk.get_by_role("button", name="Finish the wrap-up").click()
+        expect(desk.locator("#no-conversation")).to_be_visible()
+
+        again = context.new_page()  # the same browser, another day: the box is ticked again
+        again.goto(f"{served.base}/chat")
+        expect(again.get_by_label("Remember me on this browser")).to_be_checked()
+        _start_chat(served, again, "Zoé")
+        desk.locator("#offers > li").get_by_role("button", name="Accept").click()
+        expect(desk.get_by_role("tab", name="Zoé (Billing)")).to_be_visible()
+        second = desk.locator("#conversation").get_attribute("data-contact-id")
+        assert second != first
+        expect(desk.locator("#history-list li")).to_have_count(1)
+        expect(desk.locator("#history-list")).to_contain_text("handled")
+        expect(desk.locator("#history-list")).to_contain_text("Refund promised.")
+        agent = served.staff(Role.AGENT)
+        assert agent.post(f"/api/agents/{AGENT}/contacts/{second}/complete").status_code == 200
+        assert agent.post(f"/api/agents/{AGENT}/wrapups/{second}", json={}).status_code == 200
+    finally:
+        context.close()

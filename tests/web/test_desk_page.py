@@ -4,6 +4,7 @@ with what the desk reads from the API."""
 
 from __future__ import annotations
 
+import json
 import re
 
 from fastapi.testclient import TestClient
@@ -193,3 +194,20 @@ def test_the_login_page_shows_who_is_logged_in_and_a_way_out(org: Org) -> None:
     assert "Logged in as Supervisor" in page and 'id="logout"' in page
     token = supervisor.headers["X-CSRF-Token"]
     assert f'<meta name="csrf-token" content="{token}">' in page  # for the logout button
+
+
+def test_the_desk_names_the_colleagues_a_contact_may_be_transferred_to(org: Org) -> None:
+    data = json.loads(_data(org.clients[Role.AGENT].get("/desk").text, "desk-data"))
+    colleagues = data["agents"]
+    state = org.services.center.read(lambda e: dict(e.state.agents))
+    assert {a["id"] for a in colleagues} == set(state) - {"a01"}  # everyone but oneself
+    for a in colleagues:
+        config = state[a["id"]].config
+        assert a["name"] == (config.name or config.id)
+        assert a["channels"] == [ch.value for ch in state[a["id"]].channels]
+    names = [(a["name"].casefold(), a["id"]) for a in colleagues]
+    assert names == sorted(names)  # as a person looks for them
+    # the strings the transfer and the offer preview show, in both languages
+    fr = org.clients[Role.AGENT].get("/desk?lang=fr").text
+    assert '<label for="transfer-agent">Transférer à un conseiller</label>' in fr
+    assert json.loads(_data(fr, "desk-data"))["t"]["preview"] == "Ce que le client a écrit"

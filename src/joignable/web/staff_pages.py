@@ -21,6 +21,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from joignable.core.engine import Engine
 from joignable.web.accounts import Role, Session
 from joignable.web.auth import CSRF_HEADER, SESSION_COOKIE
 from joignable.web.chat_api import topic_list
@@ -95,6 +96,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "transfer_to": "Transfer to the queue",
         "transfer": "Transfer",
         "transferred": "{contact} transferred to {queue}.",
+        "transfer_to_agent": "Transfer to an agent",
+        "transfer_agent": "Transfer to this agent",
+        "transferred_agent": "{contact} transferred to {agent}.",
+        "no_agent_to_transfer": "No other agent takes this kind of contact.",
+        "preview": "What the customer wrote",
+        "preview_none": "The customer has not written yet.",
+        "preview_more": "and {n} more message(s)",
         "customer_left": "The customer has left the chat.",
         "callback_call": "Call {number} now.",
         "callback_reached": "Reached: done",
@@ -175,6 +183,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "transfer_to": "Transférer vers la file",
         "transfer": "Transférer",
         "transferred": "{contact} transféré vers {queue}.",
+        "transfer_to_agent": "Transférer à un conseiller",
+        "transfer_agent": "Transférer à ce conseiller",
+        "transferred_agent": "{contact} transféré à {agent}.",
+        "no_agent_to_transfer": "Aucun autre conseiller ne prend ce type de contact.",
+        "preview": "Ce que le client a écrit",
+        "preview_none": "Le client n'a encore rien écrit.",
+        "preview_more": "et {n} autre(s) message(s)",
         "customer_left": "Le client a quitté la discussion.",
         "callback_call": "Appelez le {number} maintenant.",
         "callback_reached": "Joint : terminé",
@@ -294,6 +309,7 @@ async def desk_page(request: Request, lang: str | None = Query(None, max_length=
             home=HOME.get(user.role, "/login"),
         )
     codes = [{"code": c.code, "label": c.label or c.code} for c in svc.accounts.wrapup_codes()]
+    agent_id: str = agent.config.id
     return _render(
         request,
         "desk.html",
@@ -306,9 +322,25 @@ async def desk_page(request: Request, lang: str | None = Query(None, max_length=
         agent_name=agent.config.name or agent.config.id,
         codes=codes,
         queues=svc.center.read(topic_list),  # to transfer to, and to name the topics
+        agents=svc.center.read(lambda e: colleagues(e, agent_id)),
         # the stream starts after what the page already reflects (its first snapshot follows)
         seq=svc.center.durable,
     )
+
+
+def colleagues(engine: Engine, agent_id: str) -> list[dict[str, Any]]:
+    """The other agents, by name, with the channels they take: whom a contact may be transferred
+    to (whether one is available is the engine's to say, when the agent asks)."""
+    found = [
+        {
+            "id": a.config.id,
+            "name": a.config.name or a.config.id,
+            "channels": [ch.value for ch in a.channels],
+        }
+        for a in engine.state.agents.values()
+        if a.config.id != agent_id
+    ]
+    return sorted(found, key=lambda a: (a["name"].casefold(), a["id"]))
 
 
 def install(app: FastAPI) -> None:

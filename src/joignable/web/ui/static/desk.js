@@ -236,24 +236,81 @@
       meter.min = 0;
       meter.max = 1;
       meter.setAttribute("aria-hidden", "true");
+      const preview = document.createElement("div");
+      preview.className = "preview";
+      preview.id = "preview-" + offer.contact;
+      preview.hidden = offer.channel !== "chat";
+      const described = offer.channel === "chat" ? id + " " + preview.id : id;
       const accept = document.createElement("button");
       accept.type = "button";
       accept.textContent = t.accept;
-      accept.setAttribute("aria-describedby", id);
+      accept.setAttribute("aria-describedby", described);
       accept.addEventListener("click", () => answer(offer.contact, true));
       const reject = document.createElement("button");
       reject.type = "button";
       reject.className = "secondary";
       reject.textContent = t.reject;
-      reject.setAttribute("aria-describedby", id);
+      reject.setAttribute("aria-describedby", described);
       reject.addEventListener("click", () => answer(offer.contact, false));
-      li.append(what, countdown, meter, accept, reject);
+      li.append(what, preview, countdown, meter, accept, reject);
       list.append(li);
+      if (offer.channel === "chat") loadPreview(offer.contact);
       if (!announcedOffers.has(offer.contact)) $("announce").textContent = describe(offer);
     }
     announcedOffers = new Set(offers.map((o) => o.contact));
     $("no-offers").hidden = offers.length > 0;
     tick();
+  }
+
+  // What the customer of an offered chat wrote so far (readable before accepting): the first
+  // few messages, read again while the offer rings, so the agent knows what they accept.
+  const PREVIEW_MESSAGES = 3;
+  const PREVIEW_CHARS = 280;
+
+  async function loadPreview(contact) {
+    let found;
+    try {
+      const path = base + "/chats/" + encodeURIComponent(contact) + "/messages";
+      const response = await fetch(path, { credentials: "same-origin" });
+      if (!response.ok) return; // no longer offered to us: the snapshot removes it
+      found = await response.json();
+    } catch (err) {
+      return;
+    }
+    const box = $("preview-" + contact);
+    if (!box) return;
+    const said = found.messages.filter((m) => m.sender === "customer");
+    const key = said.map((m) => m.seq).join(",");
+    if (box.dataset.seen === key && box.childElementCount) return; // unchanged: leave it be
+    box.dataset.seen = key;
+    const heading = document.createElement("p");
+    heading.className = "preview-heading";
+    heading.textContent = t.preview;
+    if (!said.length) {
+      const none = document.createElement("p");
+      none.className = "preview-none";
+      none.textContent = t.preview_none;
+      box.replaceChildren(heading, none);
+      return;
+    }
+    const list = document.createElement("ol");
+    for (const m of said.slice(0, PREVIEW_MESSAGES)) {
+      const li = document.createElement("li");
+      li.textContent =
+        m.text.length > PREVIEW_CHARS ? m.text.slice(0, PREVIEW_CHARS - 1) + "…" : m.text;
+      list.append(li);
+    }
+    box.replaceChildren(heading, list);
+    if (said.length > PREVIEW_MESSAGES) {
+      const more = document.createElement("p");
+      more.className = "preview-more";
+      more.textContent = fill(t.preview_more, { n: said.length - PREVIEW_MESSAGES });
+      box.append(more);
+    }
+  }
+
+  function refreshPreviews() {
+    for (const offer of offers) if (offer.channel === "chat") loadPreview(offer.contact);
   }
 
   async function answer(contact, yes) {
@@ -481,6 +538,21 @@
     $("callback-number").textContent = fill(t.callback_call, { number: conv.number });
     $("end-contact").hidden = !connected || conv.kind === "callback";
     $("transfer-form").hidden = !connected;
+    $("transfer-agent-form").hidden = !connected;
+    if (connected && $("transfer-agent").dataset.for !== conv.id) {
+      $("transfer-agent").dataset.for = conv.id; // those who take this kind of contact
+      const able = data.agents.filter((a) => a.channels.includes(conv.channel));
+      $("transfer-agent").replaceChildren(
+        ...able.map((a) => {
+          const option = document.createElement("option");
+          option.value = a.id;
+          option.textContent = a.name;
+          return option;
+        }),
+      );
+      $("transfer-agent-none").hidden = able.length > 0;
+      for (const el of $("transfer-agent-form").elements) el.disabled = !able.length;
+    }
     if (connected && $("transfer-queue").dataset.for !== conv.id) {
       $("transfer-queue").dataset.for = conv.id; // proposes another queue than its own
       const other = data.queues.find((q) => q.id !== conv.queue);
@@ -627,6 +699,21 @@
     });
   });
 
+  $("transfer-agent-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const cid = focused;
+    const to = $("transfer-agent").value;
+    if (cid === null || !to) return;
+    const who = tabLabel(convs.get(cid));
+    const name = (data.agents.find((a) => a.id === to) || {}).name || to;
+    act(async () => {
+      await call("POST", base + "/contacts/" + encodeURIComponent(cid) + "/transfer", {
+        to_agent: to,
+      });
+      $("notice").textContent = fill(t.transferred_agent, { contact: who, agent: name });
+    });
+  });
+
   $("wrapup-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const cid = focused;
@@ -656,6 +743,7 @@
     showReason();
     openStream();
     setInterval(tick, 250);
+    setInterval(refreshPreviews, 2000);
   }
 
   document.addEventListener("DOMContentLoaded", start);
