@@ -41,8 +41,13 @@ from joignable.planning.special import (
 )
 
 
-class _Chain:
+class Chain:
     """The pieces of one M/M/n+M system shared by every figure (arrays broadcast together)."""
+
+    FIELDS = (
+        "lam", "h", "n", "pat", "a", "x", "y", "log_a", "p_wait", "log_ratio",
+        "served_if_wait", "p_abandon", "answered",
+    )  # fmt: skip
 
     def __init__(self, lam: Array, h: Array, n: Array, pat: Array) -> None:
         self.lam, self.h, self.n, self.pat = lam, h, n, pat
@@ -64,6 +69,19 @@ class _Chain:
         self.p_abandon = self.p_wait * (1.0 - self.served_if_wait)
         # not 1 - p_abandon: that loses the digits of a small share answered
         self.answered = (1.0 - self.p_wait) + self.p_wait * self.served_if_wait
+
+    @classmethod
+    def blank(cls, size: int) -> Chain:
+        """A chain of ``size`` systems to fill with ``put`` (a search keeps its answers' here)."""
+        ch = cls.__new__(cls)
+        for f in cls.FIELDS:
+            setattr(ch, f, np.full(size, np.nan))
+        return ch
+
+    def put(self, where: npt.NDArray[np.intp], other: Chain, sel: npt.NDArray[np.intp]) -> None:
+        """Systems ``sel`` of ``other`` become systems ``where`` of this one."""
+        for f in self.FIELDS:
+            getattr(self, f)[where] = getattr(other, f)[sel]
 
     def within(self, t: Array) -> tuple[Array, Array]:
         """(served with a wait <= t, served or gone with a wait <= t), over all arrivals: the
@@ -114,9 +132,23 @@ def erlang_a(
     )
     for name in sl_names:
         check_sl_name(name)
-    ch = _Chain(lam, h, n, pat)
+    return figures(Chain(lam, h, n, pat), t, s, with_asa=with_asa, sl_names=sl_names)
+
+
+def figures(
+    ch: Chain,
+    t: Array,
+    s: Array,
+    *,
+    with_asa: bool = True,
+    sl_names: tuple[str, ...] = PLANNING_SL,
+    at_t: tuple[Array, Array] | None = None,
+) -> QueueMetrics:
+    """``erlang_a``'s figures from a chain already built; ``at_t`` is ``ch.within(t)`` where a
+    caller has it already (a staffing search keeps both from its last probe)."""
+    n, pat = ch.n, ch.pat
     answered = ch.answered
-    served_t, resolved_t = ch.within(t)
+    served_t, resolved_t = ch.within(t) if at_t is None else at_t
     sl: dict[str, Array] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for name in sl_names:

@@ -10,12 +10,14 @@ Erlang A starts at the load and over-staffs such queues.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
+from scipy.special import ndtri
 
-from joignable.planning.erlang_a import erlang_a
+from joignable.planning.erlang_a import Chain, erlang_a, figures
 from joignable.planning.erlang_c import erlang_c
 from joignable.planning.metrics import (
     DEFAULT_SL,
@@ -32,6 +34,32 @@ _MAX_AGENTS = 10_000_000  # a target no staffing below this meets is refused as 
 _SLACK = 1e-12  # a target met to rounding is met
 
 IntArray = npt.NDArray[np.int64]
+Pair = tuple[Array, Array]
+
+
+def _sl_getter(name: str) -> Callable[[QueueMetrics], Array]:
+    return lambda m: m.service_level[name]
+
+
+def _merge(size: int, *parts: tuple[IntArray, QueueMetrics]) -> QueueMetrics:
+    """One set of figures from sets computed for disjoint rows."""
+
+    def join(get: Callable[[QueueMetrics], Array]) -> Array:
+        out = np.empty(size)
+        for rows, m in parts:
+            out[rows] = get(m)
+        return out
+
+    first = parts[0][1]
+    return QueueMetrics(
+        agents=join(lambda m: m.agents),
+        load=join(lambda m: m.load),
+        p_wait=join(lambda m: m.p_wait),
+        p_abandon=join(lambda m: m.p_abandon),
+        asa=join(lambda m: m.asa),
+        occupancy=join(lambda m: m.occupancy),
+        service_level={k: join(_sl_getter(k)) for k in first.service_level},
+    )
 
 
 @dataclass(frozen=True)
@@ -89,11 +117,11 @@ class Target:
         g = np.full(m.agents.shape, np.inf)
         with np.errstate(divide="ignore", invalid="ignore"):
             if self.sl is not None:
-                g = np.minimum(g, logit(m.service_level[self.sl_definition]) - logit(self.sl))
+                g = np.minimum(g, ndtri(m.service_level[self.sl_definition]) - ndtri(self.sl))
             if self.asa is not None:
                 g = np.minimum(g, np.log(self.asa) - np.log(m.asa))
             if self.max_abandon is not None:
-                g = np.minimum(g, logit(self.max_abandon) - logit(m.p_abandon))
+                g = np.minimum(g, ndtri(self.max_abandon) - ndtri(m.p_abandon))
             if self.max_occupancy is not None:
                 g = np.minimum(g, logit(self.max_occupancy) - logit(m.occupancy))
         return np.where(np.isnan(g), -np.inf, g)
@@ -154,8 +182,13 @@ def staff(
         n = _search_c(lam, h, target)
         m = erlang_c(lam, h, n, target.within)
     else:
-        n = _search_a(lam, h, pat, target)
-        m = erlang_a(lam, h, n, pat, target.within, target.short_abandon)
+        n, busy, found = _search_a(lam, h, pat, target)
+        if found is None:  # no traffic anywhere
+            m = erlang_a(lam, h, n, pat, target.within, target.short_abandon)
+        else:  # the rows without traffic (0 agents) apart, then together
+            idle = np.flatnonzero(~(lam * h > 0))
+            rest = erlang_a(lam[idle], h[idle], 0.0, pat[idle], target.within, target.short_abandon)
+            m = _merge(n.size, (busy, found), (idle, rest))
     n = n.reshape(shape)
     scheduled = np.ceil(n / (1.0 - shr) - 1e-9).astype(np.int64)
     return Staffing(scheduled, n.astype(np.int64), m.reshape(shape), model, target, shr)
@@ -196,60 +229,79 @@ def _search_c(lam: Array, h: Array, target: Target) -> Array:
     return n
 
 
-def _search_a(lam: Array, h: Array, pat: Array, target: Target) -> Array:
+def _search_a(
+    lam: Array, h: Array, pat: Array, target: Target
+) -> tuple[Array, IntArray, QueueMetrics | None]:
     """Erlang A: the margin to the target is smooth in the agents (about linear in the scales of
     ``Target.margin``), so Newton steps on the slope measured between two neighbouring staffings
     land on the answer in two or three rounds of two probes; halvings and doublings take over
     where a margin is infinite. Every answer is checked: it meets the target and one agent
-    fewer does not (both were probed)."""
+    fewer does not (both were probed). Returns the agents of every row, and the rows with
+    traffic with their figures at the answer, kept from the search's probes."""
 
-    def probe(rows: IntArray, n: Array) -> tuple[npt.NDArray[np.bool_], Array]:
-        m = erlang_a(
-            lam[rows],
-            h[rows],
-            n,
-            pat[rows],
-            target.within,
-            target.short_abandon,
+    def probe(rows: IntArray, n: Array) -> tuple[npt.NDArray[np.bool_], Array, Chain, Pair]:
+        ch = Chain(lam[rows], h[rows], n, pat[rows])
+        t = np.full(n.shape, target.within)
+        at_t = ch.within(t)
+        m = figures(
+            ch,
+            t,
+            np.full(n.shape, target.short_abandon),
             with_asa=target.asa is not None,
             sl_names=() if target.sl is None else (target.sl_definition,),
+            at_t=at_t,
         )
-        return target.met(m), target.margin(m)
+        return target.met(m), target.margin(m), ch, at_t
 
     a = lam * h
     out = np.zeros(a.shape)
     rows = np.flatnonzero(a > 0)
     if not rows.size:
-        return out
+        return out, rows, None
     ar = a[rows]
     root = np.sqrt(ar)
     # the bracket of each row: lo infeasible (-1: none found yet), hi feasible (inf: none yet)
     lo, g_lo = np.full(rows.size, -1.0), np.full(rows.size, -np.inf)
     hi, g_hi = np.full(rows.size, np.inf), np.full(rows.size, np.inf)
+    # the system at hi, and its within(T), for the figures at the answer without a new probe
+    kept, kept_t = Chain.blank(rows.size), (np.empty(rows.size), np.empty(rows.size))
 
     def update(idx: IntArray, n: Array) -> Array:
         """Probe staffing n[k] for row idx[k], narrow the brackets; the margins probed."""
-        ok, g = probe(rows[idx], n)
+        ok, g, ch, at_t = probe(rows[idx], n)
         for sel in (ok, ~ok):
             i, ni, gi = idx[sel], n[sel], g[sel]
             ends, g_ends = (hi, g_hi) if sel is ok else (lo, g_lo)
             better = ni < ends[i] if sel is ok else ni > ends[i]
+            # a row probed twice at once: the later (lower) staffing wins, in all three
             ends[i[better]] = ni[better]
             g_ends[i[better]] = gi[better]
+            if sel is ok:
+                src = np.flatnonzero(ok)[better]
+                kept.put(i[better], ch, src)
+                for keep, got in zip(kept_t, at_t, strict=True):
+                    keep[i[better]] = got[src]
         return g
 
-    # the margin's slope per agent, measured on the last pair of neighbours probed; the first
-    # pair sits a little above the load, where most answers are near
-    start = np.maximum(np.ceil(ar + root), 1.0)
+    # the margin's slope per agent, measured on the last pair of staffings probed, at the
+    # pair's middle, and its change per agent from the pair before. The first pair sits a
+    # little above the load, where most answers are near; its two staffings are sqrt(load) / 2
+    # apart, so that a large queue's first secant spans about the distance to its answer
+    start = np.maximum(np.ceil(ar + 0.75 * root), 1.0)
+    gap = np.maximum(np.round(0.5 * root), 1.0)
     slope = np.full(rows.size, np.nan)
-    near = np.full(rows.size, np.nan)  # the upper point of that pair
+    mid = start - 0.5 * gap
+    near = start.copy()  # the upper point of that pair
     g_near = np.full(rows.size, np.nan)
+    curve = np.full(rows.size, np.nan)
     every = np.arange(rows.size)
-    g = update(np.concatenate([every, every]), np.concatenate([start, start - 1.0]))
+    g_near[:] = update(every, start)
+    met = hi == start  # the second staffing on the side the first points to
+    second = np.where(met, start - gap, start + gap)
+    g2 = update(every, second)
     with np.errstate(invalid="ignore"):  # inf - inf where a margin is infinite: no slope
-        slope[:] = g[: rows.size] - g[rows.size :]
-    near[:] = start
-    g_near[:] = g[: rows.size]
+        slope[:] = np.where(met, g_near - g2, g2 - g_near) / gap
+    mid[:] = 0.5 * (start + second)
     rounds = 0
     while True:
         open_ = np.flatnonzero(hi - lo > 1)
@@ -266,19 +318,36 @@ def _search_a(lam: Array, h: Array, pat: Array, target: Target) -> Array:
             t = g_lo[open_] / (g_lo[open_] - g_hi[open_])
             secant = np.ceil(lo_o + t * (hi_o - lo_o))
             newton = np.ceil(near[open_] - g_near[open_] / slope[open_])
+            # with the curvature: the root of g + s d + c d^2 / 2 nearest d = 0, s the slope at
+            # the upper point (the pair's slope is at its middle)
+            c_o, g_o = curve[open_], g_near[open_]
+            s_o = slope[open_] + (near[open_] - mid[open_]) * c_o
+            disc = s_o * s_o - 2.0 * c_o * g_o
+            quad = np.ceil(near[open_] - 2.0 * g_o / (s_o + np.sqrt(disc)))
+            newton = np.where(np.isfinite(quad) & (s_o > 0), quad, newton)
         guess = np.where(np.isfinite(newton) & (slope[open_] > 0), newton, secant)
         inside = np.isfinite(guess) & (guess >= lo_o - 1) & (guess <= hi_o + 1) & (rounds % 4 != 0)
         halve = np.where(unbounded, 2.0 * lo_o + 1.0, np.floor(0.5 * (lo_o + hi_o)))
         guess = np.where(inside, guess, halve)
         first = np.clip(guess, lo_o + 1.0, np.maximum(hi_o - 1.0, lo_o + 1.0))
-        second = first - 1.0  # the answer is usually first: prove first - 1 falls short
-        pair = second > lo_o
-        g = update(np.concatenate([open_, open_[pair]]), np.concatenate([first, second[pair]]))
-        g_first, g_second = g[: open_.size][pair], g[open_.size :]
-        both = open_[pair]
-        with np.errstate(invalid="ignore"):
-            slope[both] = g_first - g_second
-        near[both] = first[pair]
-        g_near[both] = g_first
+        # the answer is usually first or a neighbour: probe first, then the neighbour its
+        # outcome points to (one agent fewer if it meets the target, one more if not)
+        g1 = update(open_, first)
+        met = hi[open_] == first
+        second = np.where(met, first - 1.0, first + 1.0)
+        need = np.where(met, second > lo[open_], second < hi[open_])
+        both = open_[need]
+        g2 = update(both, second[need])
+        with np.errstate(invalid="ignore", divide="ignore"):  # inf - inf: no slope
+            new_slope = np.where(met[need], g1[need] - g2, g2 - g1[need])
+            new_mid = np.minimum(first, second)[need] + 0.5
+            curve[both] = (new_slope - slope[both]) / (new_mid - mid[both])
+        slope[both] = new_slope
+        mid[both] = new_mid
+        near[open_] = first
+        g_near[open_] = g1
+    if not np.array_equal(kept.n, hi):  # a broken bookkeeping must not report wrong figures
+        raise AssertionError("the staffing search lost track of its answers")
     out[rows] = hi
-    return out
+    t = np.full(rows.size, target.within)
+    return out, rows, figures(kept, t, np.full(rows.size, target.short_abandon), at_t=kept_t)
