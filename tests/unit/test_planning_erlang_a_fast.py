@@ -94,10 +94,10 @@ def test_fast_staffing_equals_the_reference_on_random_cells(
     target: Target, seed: int, cells: int, top: float
 ) -> None:
     rng = np.random.default_rng(seed)
-    arrivals = np.round(np.exp(rng.uniform(np.log(0.5), np.log(top), cells)))
+    arrivals = np.round(np.exp(rng.uniform(np.log(0.5), np.log(top), cells))).astype(np.float64)
     arrivals[rng.random(cells) < 0.1] = 0.0  # some cells without traffic
     aht = rng.uniform(30.0, 900.0, cells)
-    patience = np.exp(rng.uniform(np.log(10.0), np.log(3600.0), cells))
+    patience: Array = np.exp(rng.uniform(np.log(10.0), np.log(3600.0), cells))
     check(arrivals, aht, patience, target)
 
 
