@@ -266,7 +266,7 @@ class _Agent:
 
 
 def signature(alternatives: list[Requirement]) -> Sig:
-    return tuple(tuple(sorted(a.items())) for a in alternatives)
+    return tuple([tuple(sorted(a.items())) for a in alternatives])
 
 
 def _names(ids: Iterable[str], limit: int = 5) -> str:
@@ -304,6 +304,7 @@ class Auditor:
         self.sig_agents: dict[Sig, set[str]] = {}  # signature -> agents that meet it
         self.sig_alts: dict[Sig, list[Requirement]] = {}
         self.named_sets: dict[str, set[str]] = {}
+        self.holders: dict[str, set[str]] = {}  # skill -> agents who have it (any level)
         self.lines: dict[LineKey, _Line] = {}
         self.nonempty: dict[Channel, set[_Line]] = {}
         self.free: dict[Channel, set[str]] = {}  # channel -> agents with room on it
@@ -492,11 +493,25 @@ class Auditor:
 
     # -- lines and eligibility -------------------------------------------------------------------
 
+    def _candidates(self, alternatives: list[Requirement]) -> Iterable[str]:
+        """Who may meet one of ``alternatives``: the holders of each one's rarest skill (levels
+        are at least 1), not every agent; a new signature then costs a few hundred checks, not
+        one per agent of the center."""
+        found: set[str] = set()
+        holders = self.holders
+        for alt in alternatives:
+            if not alt or min(alt.values()) < 1:
+                return list(self.agents)
+            rarest = min(alt, key=lambda skill: len(holders.get(skill, ())))
+            found.update(holders.get(rarest, ()))
+        return found
+
     def _eligible(self, sig: Sig, alternatives: list[Requirement]) -> set[str]:
         agents = self.sig_agents.get(sig)
         if agents is None:
             agents = set()
-            for a in self.agents.values():
+            for aid in self._candidates(alternatives):
+                a = self.agents[aid]
                 if meets_any(a.skills, alternatives):
                     agents.add(a.id)
                     a.sigs.add(sig)
@@ -635,13 +650,13 @@ class Auditor:
         while heap and heap[0][0] < limit:
             deadline, _, kind, cid, aid, token = heapq.heappop(heap)
             c = self.contacts.get(cid)
-            late = f"{t - deadline:.1f} s"
             if kind == "offer":
                 if c is not None and c.state is OFFERED and c.agent == aid and c.deadline == token:
                     self._report(
                         "stuck_offer",
                         t,
-                        f"The offer of {cid} to {aid} was still pending {late} after its deadline.",
+                        f"The offer of {cid} to {aid} was still pending {t - deadline:.1f} s"
+                        " after its deadline.",
                         [cid],
                         [aid],
                     )
@@ -650,7 +665,8 @@ class Auditor:
                     self._report(
                         "missed_callback",
                         t,
-                        f"The callback of {cid} was due {late} ago and never came back in line.",
+                        f"The callback of {cid} was due {t - deadline:.1f} s ago and never came"
+                        " back in line.",
                         [cid],
                     )
             else:
@@ -660,7 +676,8 @@ class Auditor:
                     self._report(
                         "stuck_wrapup",
                         t,
-                        f"{aid}'s wrap-up of {cid} was still running {late} after its deadline.",
+                        f"{aid}'s wrap-up of {cid} was still running {t - deadline:.1f} s after"
+                        " its deadline.",
                         [cid],
                         [aid],
                     )
@@ -699,7 +716,11 @@ class Auditor:
         a = self.agents.get(cfg.id)
         if a is None:
             a = self.agents[cfg.id] = _Agent(cfg.id)
+        for skill in a.skills:
+            self.holders.get(skill, set()).discard(a.id)
         a.skills = dict(cfg.skills)
+        for skill in a.skills:
+            self.holders.setdefault(skill, set()).add(a.id)
         a.capacity = dict(cfg.capacity)
         a.mixing = cfg.mixing
         # Skills may have changed: redo this agent's memberships (signatures are few).
