@@ -132,6 +132,17 @@ def _series_rising(x: Array, y: Array) -> Array:
     return np.log(total)
 
 
+def _running(op: np.ufunc, a: Array) -> Array:
+    """The running product or sum of ``a`` down its first axis, in place: NumPy's cumprod and
+    cumsum take ~5 ns a value, a loop of vector operations ~0.5 ns when the rows are many (the
+    same operations in the same order, so the same values)."""
+    if a.shape[1] < 256:
+        return np.asarray(op.accumulate(a, axis=0, out=a), dtype=np.float64)
+    for j in range(1, a.shape[0]):
+        op(a[j - 1], a[j], out=a[j])
+    return a
+
+
 _MAX_CELLS = 1 << 21  # bounds the memory of one block of the windowed sums below
 
 
@@ -171,13 +182,15 @@ def mean_harmonic(z: npt.ArrayLike, y: npt.ArrayLike) -> Array:
             # t_j / t_(j-1) = y / (z + j) rather than exp of summed logs (no transcendental
             # function per term; from the window's start to the mode they grow by at most
             # ~e^160 and then fall, so no overflow), and H_j by summing 1 / (z + j)
-            inv = lo[rows, None] + np.arange(1, k, dtype=np.float64)[None, :]
-            inv += zz[rows, None]
+            # (terms x rows: each step of the running product and sum is one vector operation
+            # over the rows)
+            inv = np.arange(1, k, dtype=np.float64)[:, None] + lo[None, rows]
+            inv += zz[None, rows]
             np.reciprocal(inv, out=inv)
-            w = np.cumprod(inv * yy[rows, None], axis=1)
-            h = np.cumsum(inv, axis=1)
-            h += h_lo[rows, None]
-            num = h_lo[rows] + np.einsum("ij,ij->i", w, h)
-            res[rows] = num / (1.0 + w.sum(axis=1))
+            w = _running(np.multiply, inv * yy[None, rows])
+            h = _running(np.add, inv)
+            h += h_lo[None, rows]
+            num = h_lo[rows] + np.einsum("ji,ji->i", w, h)
+            res[rows] = num / (1.0 + w.sum(axis=0))
     out[pos] = res
     return out
