@@ -151,8 +151,9 @@ def mean_harmonic(z: npt.ArrayLike, y: npt.ArrayLike) -> Array:
 
     This is -d/dz log A(z, y); in an M/M/n+M queue it is the mean wait, in units of the patience,
     of a served customer who waited (see erlang_a). The weights are summed over a window around
-    their mode wide enough that what lies outside weighs below e^-45: about 12 standard deviations
-    (sqrt(y)) when they are bell-shaped, or until the geometric decay (y/(z+1))^j has done it."""
+    their mode wide enough that what lies outside weighs below about e^-45: 9.5 standard
+    deviations (sqrt(y)) when they are bell-shaped, or until the geometric decay (y/(z+1))^j has
+    done it, plus 8 terms (tests pin it to a sum over every queue length, to 1e-12)."""
     z_, y_ = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(z, y))
     out = np.zeros(z_.shape)
     pos = y_ > 0
