@@ -922,7 +922,7 @@ class Engine:
             best = free.top()
             if best is None:
                 continue  # its free agents were given more urgent work
-            self._offer(st.contacts[head[3]], best[-1], now)
+            self._offer(st.contacts[head[3]], best.agent, now)
             st.index_pending()  # an agent with room left after this offer is back in its lines
             head = pool.heads.get(channel)
             if head is not None and free.top() is not None:

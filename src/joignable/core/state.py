@@ -27,7 +27,6 @@ from joignable.core.rules import meets_any, next_step_time
 # would unpack and repack a fixed tuple type at every read and comparison.
 WaitKey = tuple[Any, ...]
 FreeKey = tuple[Any, ...]  # strategy key ..., agent id (last)
-FreeEntry = tuple[Any, ...]  # strategy key ..., agent id, stamp, Agent
 PoolKey = tuple[Any, ...]
 
 
@@ -291,20 +290,83 @@ class Line:
             yield from block
 
 
-def _alive(entry: FreeEntry, channel: Channel) -> bool:
-    agent: Agent = entry[-1]
-    return agent.stamp == entry[-2] and channel in agent.free_channels
+class FreeEntry:
+    """An agent's place in one free index: its strategy key, and the stamp it had when pushed.
+
+    The key is kept as the tuple ``Pool.free_key`` gives (iteration shows it) and, for the
+    heap, as three plain numbers: every strategy's key is one or two numbers, then the agent's
+    configuration order (unique), then its id. Comparing numbers held by this compiled class
+    costs a few instructions; comparing the tuples cost a few hundred (two rich comparisons per
+    element), at every step of every push and pop.
+    """
+
+    __slots__ = ("a", "b", "order", "stamp", "agent", "key")
+
+    def __init__(self, key: FreeKey, stamp: int, agent: Agent) -> None:
+        self.key = key
+        self.stamp = stamp
+        self.agent = agent
+        if len(key) == 3:  # (number, order, id)
+            self.a = float(key[0])
+            self.b = 0.0
+            self.order: int = key[1]
+        else:  # (number, number, order, id)
+            self.a = float(key[0])
+            self.b = float(key[1])
+            self.order = key[2]
+
+    def alive(self, channel: Channel) -> bool:
+        agent = self.agent
+        return agent.stamp == self.stamp and channel in agent.free_channels
+
+
+def _before(x: FreeEntry, y: FreeEntry) -> bool:
+    if x.a != y.a:
+        return x.a < y.a
+    if x.b != y.b:
+        return x.b < y.b
+    return x.order < y.order
+
+
+def _sift_up(heap: list[FreeEntry], pos: int) -> None:
+    """Move the entry at ``pos`` towards the root until its parent comes before it."""
+    item = heap[pos]
+    while pos > 0:
+        parent = (pos - 1) >> 1
+        up = heap[parent]
+        if not _before(item, up):
+            break
+        heap[pos] = up
+        pos = parent
+    heap[pos] = item
+
+
+def _sift_down(heap: list[FreeEntry], pos: int) -> None:
+    """Move the entry at ``pos`` down below the children that come before it."""
+    n = len(heap)
+    item = heap[pos]
+    while True:
+        child = 2 * pos + 1
+        if child >= n:
+            break
+        right = child + 1
+        if right < n and _before(heap[right], heap[child]):
+            child = right
+        if not _before(heap[child], item):
+            break
+        heap[pos] = heap[child]
+        pos = child
+    heap[pos] = item
 
 
 class FreeIndex:
     """The free agents of one line on one channel, best first: a binary heap with lazy deletion.
 
     Agents leave and rejoin every line they serve at each offer and wrap-up, and an agent serves
-    about a dozen lines. Leaving must cost nothing: an entry is ``(*key, stamp, agent)`` and stays
+    about a dozen lines. Leaving must cost nothing: an entry carries the agent's stamp and stays
     live while the agent keeps that stamp (``State.refresh`` moves it at every change of keys or
     room) and has room on this channel. A dead entry is dropped when it reaches the top, or when
-    the heap is compacted. Joining is one ``heappush`` (in C) per line. Iterating gives the live
-    keys in order.
+    the heap is compacted. Joining is one push per line. Iterating gives the live keys in order.
     """
 
     __slots__ = ("heap", "channel", "limit")
@@ -316,11 +378,13 @@ class FreeIndex:
 
     def push(self, entry: FreeEntry) -> None:
         heap = self.heap
-        heapq.heappush(heap, entry)
+        heap.append(entry)
+        _sift_up(heap, len(heap) - 1)
         if len(heap) > self.limit:
             channel = self.channel
-            live = [e for e in heap if _alive(e, channel)]
-            heapq.heapify(live)
+            live = [e for e in heap if e.alive(channel)]
+            for i in range(len(live) // 2 - 1, -1, -1):
+                _sift_down(live, i)
             self.heap = live
             self.limit = 2 * len(live) + 64
 
@@ -330,15 +394,18 @@ class FreeIndex:
         channel = self.channel
         while heap:
             e = heap[0]
-            a = e[-1]
-            if a.stamp == e[-2] and channel in a.free_channels:
+            a = e.agent
+            if a.stamp == e.stamp and channel in a.free_channels:
                 return e
-            heapq.heappop(heap)
+            last = heap.pop()
+            if heap:
+                heap[0] = last
+                _sift_down(heap, 0)
         return None
 
     def _live(self) -> list[FreeKey]:
         channel = self.channel
-        return [e[:-2] for e in self.heap if _alive(e, channel)]
+        return [e.key for e in self.heap if e.alive(channel)]
 
     def __len__(self) -> int:
         return len(self._live())
@@ -588,7 +655,7 @@ class State:
             keys = agent.free_keys
             if keys is None:  # computed only now: most freed agents get work before this
                 keys = agent.free_keys = self._free_keys(agent)
-            entries = [(pool, k + (stamp, agent)) for pool, k in keys]
+            entries = [(pool, FreeEntry(k, stamp, agent)) for pool, k in keys]
             for channel in agent.free_channels:
                 for pool, entry in entries:
                     free = pool.free.get(channel)
@@ -605,7 +672,7 @@ class State:
             if agent.indexed and channel in agent.free_channels and agent.free_keys:
                 for p, k in agent.free_keys:
                     if p is pool:
-                        free.push(k + (agent.stamp, agent))
+                        free.push(FreeEntry(k, agent.stamp, agent))
         return free
 
     # -- pools and indexes -------------------------------------------------------------------
@@ -671,7 +738,7 @@ class State:
             k = pool.free_key(agent)
             agent.free_keys.append((pool, k))
             if agent.indexed:
-                entry = k + (agent.stamp, agent)
+                entry = FreeEntry(k, agent.stamp, agent)
                 for channel in agent.free_channels:
                     free = pool.free.get(channel)
                     if free is not None:
