@@ -5,6 +5,8 @@ equal a brute-force sum over every queue length."""
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import numpy.typing as npt
 from hypothesis import given, settings
@@ -80,10 +82,12 @@ TARGETS = st.one_of(
     st.builds(
         Target, sl=st.floats(0.6, 0.9), within=st.just(20.0), max_occupancy=st.floats(0.6, 0.95)
     ),
+    st.builds(Target, sl=st.none(), max_occupancy=st.floats(0.3, 0.95)),
+    st.builds(Target, sl=st.none(), asa=st.floats(5.0, 60.0), max_abandon=st.floats(0.02, 0.2)),
 )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=int(os.environ.get("P17_EXAMPLES", "40")), deadline=None)
 @given(
     target=TARGETS,
     seed=st.integers(0, 2**32 - 1),

@@ -114,3 +114,16 @@ def test_bad_input_is_refused_with_a_message(kwargs: dict[str, object], message:
     args.update(kwargs)
     with pytest.raises(ValueError, match=message):
         staff(**args)  # type: ignore[arg-type]
+
+
+def test_erlang_a_occupancy_cap_alone_never_staffs_traffic_with_no_agent() -> None:
+    # 0 agents have occupancy 0, which "met" any cap while 1 agent did not: the search then
+    # stopped at either, depending on where it started
+    arrivals = np.array([1.0, 2.0, 3.0, 5.0, 40.0])
+    for cap in (0.3, 0.6, 0.9):
+        target = Target(None, max_occupancy=cap)
+        s = staff(arrivals, 900, 300, target, model="erlang-a", patience=60)
+        rate = arrivals / 900
+        assert np.all(s.productive >= 1)
+        assert np.all(target.met(erlang_a(rate, 300, s.productive, 60)))
+        assert not np.any(target.met(erlang_a(rate, 300, s.productive - 1, 60)))

@@ -62,6 +62,12 @@ def _merge(size: int, *parts: tuple[IntArray, QueueMetrics]) -> QueueMetrics:
     )
 
 
+def _unstaffed(m: QueueMetrics) -> npt.NDArray[np.bool_]:
+    """Intervals with traffic and no agent: their occupancy (0) meets no cap, or "no agent"
+    would satisfy every cap while one agent does not, and a search could stop at either."""
+    return np.asarray((m.agents == 0) & (m.load > 0))
+
+
 @dataclass(frozen=True)
 class Target:
     """What an interval must meet; None means "no such constraint". ``sl`` is a fraction in
@@ -102,7 +108,7 @@ class Target:
             if self.max_abandon is not None:
                 ok &= m.p_abandon <= self.max_abandon + _SLACK
             if self.max_occupancy is not None:
-                ok &= m.occupancy <= self.max_occupancy + _SLACK
+                ok &= (m.occupancy <= self.max_occupancy + _SLACK) & ~_unstaffed(m)
         return ok
 
     def margin(self, m: QueueMetrics) -> Array:
@@ -125,7 +131,8 @@ class Target:
             if self.max_abandon is not None:
                 g = np.minimum(g, ndtri(self.max_abandon) - ndtri(m.p_abandon))
             if self.max_occupancy is not None:
-                g = np.minimum(g, logit(self.max_occupancy) - logit(m.occupancy))
+                g_occ = logit(self.max_occupancy) - logit(m.occupancy)
+                g = np.minimum(g, np.where(_unstaffed(m), -np.inf, g_occ))
         return np.where(np.isnan(g), -np.inf, g)
 
 
