@@ -31,7 +31,7 @@ from joignable.core.rules import (
     step_for_wait,
     validate_time,
 )
-from joignable.core.state import Agent, Contact, Pool, State, Status, Timer, WaitKey
+from joignable.core.state import Agent, Contact, Pool, State, Status, Timer, before_in_line
 
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,63}$")
 _PRESENCES = frozenset(p.value for p in Presence)
@@ -309,8 +309,7 @@ class Engine:
         for pool in agent.pools:
             if pool.fixed_agent == agent.id:
                 for line in pool.waiting.values():
-                    for key in list(line):
-                        c = self.state.contacts[key[3]]
+                    for c in line.contacts():
                         self._requeue(c, c.queue, "transfer", now)
 
     def accept(self, agent_id: object, contact_id: object) -> bool:
@@ -870,15 +869,15 @@ class Engine:
             if agent.indexed:
                 self._serve(self._lines([agent.id], []), now)
                 break
-            best: WaitKey | None = None
+            best: Contact | None = None
             for channel in agent.free_channels:
                 for pool in agent.pools:
                     head = pool.heads.get(channel)
-                    if head is not None and (best is None or head < best):
+                    if head is not None and (best is None or before_in_line(head, best)):
                         best = head
             if best is None:
                 break
-            self._offer(st.contacts[best[3]], agent, now)  # it may still have room: loop
+            self._offer(best, agent, now)  # it may still have room: loop
         else:  # not the common case (or no longer): the general way, every touched line
             if dirty or st.dirty_contacts:
                 st.index_pending()
@@ -908,7 +907,7 @@ class Engine:
     def _serve(self, lines: list[tuple[Pool, Channel]], now: float) -> None:
         """Serve the heads of ``lines``, most urgent first, each to its line's best free agent."""
         st = self.state
-        heads: list[tuple[WaitKey, int, Pool, Channel]] = []
+        heads: list[tuple[Contact, int, Pool, Channel]] = []
         for n, (pool, channel) in enumerate(lines):
             head = pool.heads.get(channel)
             if head is not None:
@@ -922,7 +921,7 @@ class Engine:
             best = free.top()
             if best is None:
                 continue  # its free agents were given more urgent work
-            self._offer(st.contacts[head[3]], best.agent, now)
+            self._offer(head, best.agent, now)
             st.index_pending()  # an agent with room left after this offer is back in its lines
             head = pool.heads.get(channel)
             if head is not None and free.top() is not None:

@@ -88,7 +88,7 @@ def estimate_contact(state: State, contact: Contact) -> Estimate:
         if contact.status is Status.WAITING:
             line = pool.waiting.get(channel)
             if line is not None:
-                ahead = line.index(contact.key)
+                ahead = line.index(contact)
     aht = state.aht.get(contact.queue, 180.0)
     eligible, busy, seconds = _counted(staffed, free, slots, ahead, aht)
     if contact.status is not Status.WAITING:

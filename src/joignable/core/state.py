@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import heapq
 import math
-from bisect import bisect_left, bisect_right, insort
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -114,6 +113,20 @@ class Contact:
     def key(self) -> WaitKey:
         return (-self.priority, self.rank_time, self.seq, self.id)
 
+    def __lt__(self, other: Contact) -> bool:  # for a heap of heads (Engine._serve)
+        return before_in_line(self, other)
+
+
+def before_in_line(x: Contact, y: Contact) -> bool:
+    """``x`` comes before ``y`` in line: higher priority, then earlier rank time, then earlier
+    arrival (unique). The order of ``Contact.key``, read from plain numbers of this compiled
+    class instead of comparing tuples element by element."""
+    if x.priority != y.priority:
+        return x.priority > y.priority
+    if x.rank_time != y.rank_time:
+        return x.rank_time < y.rank_time
+    return x.seq < y.seq
+
 
 class Wrapup:
     __slots__ = ("channel", "deadline", "queue", "accepted_at")
@@ -209,40 +222,40 @@ _BLOCK = 512  # keys per block of a line, at most twice this
 
 
 class Line:
-    """The waiting contacts of one line on one channel: their keys in order (priority, then
-    arrival), the head first.
+    """The waiting contacts of one line on one channel, in order (priority, then arrival), the
+    head first.
 
-    Sorted blocks of at most ``2 * _BLOCK`` keys, found by bisecting the blocks' last keys (the
-    idea of sortedcontainers' SortedList, kept to what routing uses so it compiles with the
-    core: the pure-Python SortedList cost more than a tenth of the engine). Adding or removing
-    a key is O(log n) comparisons plus moving at most one block; the head is read in O(1).
-    Keys are unique (they end with the contact's arrival number and id).
+    Sorted blocks of at most ``2 * load`` contacts, found by bisecting the blocks' last contacts
+    (the idea of sortedcontainers' SortedList, kept to what routing uses so it compiles with the
+    core, and comparing contacts by their numbers, ``before_in_line``). Adding or removing a
+    contact is O(log n) comparisons plus moving at most one block; the head is read in O(1).
+    Iterating gives the contacts' keys (``Contact.key``).
     """
 
     __slots__ = ("blocks", "maxes", "size", "load")
 
     def __init__(self, load: int = _BLOCK) -> None:
-        self.blocks: list[list[WaitKey]] = []
-        self.maxes: list[WaitKey] = []  # the last key of each block
+        self.blocks: list[list[Contact]] = []
+        self.maxes: list[Contact] = []  # the last contact of each block
         self.size = 0
         self.load = load
 
-    def add(self, key: WaitKey) -> None:
+    def add(self, contact: Contact) -> None:
         blocks, maxes = self.blocks, self.maxes
         self.size += 1
         if not blocks:
-            blocks.append([key])
-            maxes.append(key)
+            blocks.append([contact])
+            maxes.append(contact)
             return
-        i = bisect_right(maxes, key)
-        if i == len(maxes):  # after every key (the common case: a new arrival)
+        i = _after(maxes, contact)
+        if i == len(maxes):  # behind everyone (the common case: a new arrival)
             i -= 1
             block = blocks[i]
-            block.append(key)
-            maxes[i] = key
+            block.append(contact)
+            maxes[i] = contact
         else:
             block = blocks[i]
-            insort(block, key)
+            block.insert(_after(block, contact), contact)
         load = self.load
         if len(block) > 2 * load:
             blocks.insert(i + 1, block[load:])
@@ -250,18 +263,18 @@ class Line:
             maxes[i] = block[-1]
             maxes.insert(i + 1, blocks[i + 1][-1])
 
-    def _find(self, key: WaitKey) -> tuple[int, int]:
-        """(block, place) of ``key``; ValueError when it is not in the line."""
-        i = bisect_left(self.maxes, key)
+    def _find(self, contact: Contact) -> tuple[int, int]:
+        """(block, place) of ``contact``; ValueError when it is not in the line."""
+        i = _before_or_at(self.maxes, contact)
         if i < len(self.maxes):
             block = self.blocks[i]
-            j = bisect_left(block, key)
-            if j < len(block) and block[j] == key:
+            j = _before_or_at(block, contact)
+            if j < len(block) and block[j] is contact:
                 return i, j
-        raise ValueError(f"{key!r} is not in the line")
+        raise ValueError(f"{contact.id!r} is not in the line")
 
-    def remove(self, key: WaitKey) -> None:
-        i, j = self._find(key)
+    def remove(self, contact: Contact) -> None:
+        i, j = self._find(contact)
         block = self.blocks[i]
         del block[j]
         self.size -= 1
@@ -271,13 +284,16 @@ class Line:
         elif j == len(block):
             self.maxes[i] = block[-1]
 
-    def head(self) -> WaitKey | None:
+    def head(self) -> Contact | None:
         return self.blocks[0][0] if self.blocks else None
 
-    def index(self, key: WaitKey) -> int:
-        """How many keys come before ``key`` (its place in line, from 0)."""
-        i, j = self._find(key)
+    def index(self, contact: Contact) -> int:
+        """How many contacts come before ``contact`` (its place in line, from 0)."""
+        i, j = self._find(contact)
         return sum(len(b) for b in self.blocks[:i]) + j
+
+    def contacts(self) -> list[Contact]:
+        return [c for block in self.blocks for c in block]
 
     def __len__(self) -> int:
         return self.size
@@ -287,7 +303,32 @@ class Line:
 
     def __iter__(self) -> Iterator[WaitKey]:
         for block in self.blocks:
-            yield from block
+            for c in block:
+                yield c.key
+
+
+def _after(line: list[Contact], c: Contact) -> int:
+    """The first place in ``line`` (in order) whose contact comes after ``c``."""
+    lo, hi = 0, len(line)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if before_in_line(c, line[mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo
+
+
+def _before_or_at(line: list[Contact], c: Contact) -> int:
+    """The first place in ``line`` (in order) whose contact does not come before ``c``."""
+    lo, hi = 0, len(line)
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        if before_in_line(line[mid], c):
+            lo = mid + 1
+        else:
+            hi = mid
+    return lo
 
 
 class FreeEntry:
@@ -426,7 +467,7 @@ class Pool:
     waiting: dict[Channel, Line] = field(default_factory=dict)
     # The head of each non-empty line: dispatch reads the heads of every line a freed agent
     # serves, far more often than a line changes.
-    heads: dict[Channel, WaitKey] = field(default_factory=dict)
+    heads: dict[Channel, Contact] = field(default_factory=dict)
     free: dict[Channel, FreeIndex] = field(default_factory=dict)
     members: dict[str, Agent] = field(default_factory=dict)
     # Members logged in (available) with capacity on a channel, and that capacity: the estimate
@@ -818,11 +859,10 @@ class State:
             w = pool.waiting[channel] = Line()
             if channel not in pool.free:
                 self._activate(pool, channel)
-        key = contact.key
-        w.add(key)
+        w.add(contact)
         head = pool.heads.get(channel)
-        if head is None or key < head:
-            pool.heads[channel] = key
+        if head is None or before_in_line(contact, head):
+            pool.heads[channel] = contact
         if contact.route_channel is not Channel.CALLBACK:
             self.queue_live[contact.queue] = self.queue_live.get(contact.queue, 0) + 1
         self.dirty_contacts[contact.id] = None
@@ -831,10 +871,10 @@ class State:
         """Take a waiting contact out of its pool's line (it keeps its key to come back)."""
         if contact.status is not Status.WAITING or contact.pool is None:
             return
-        pool, channel, key = contact.pool, contact.route_channel, contact.key
+        pool, channel = contact.pool, contact.route_channel
         line = pool.waiting[channel]
-        line.remove(key)
-        if pool.heads[channel] == key:
+        line.remove(contact)
+        if pool.heads[channel] is contact:
             head = line.head()
             if head is not None:
                 pool.heads[channel] = head
