@@ -33,18 +33,26 @@ def log_gamma_ratio(x: Array, y: Array) -> Array:
     At 20,000 agents the three terms are each about 10^5 and their sum a few units, so adding
     them loses ~1e-11. For large x it is computed instead as x (u - log1p(u)) with u = y/x - 1,
     plus the Stirling terms 0.5 log(2 pi x) + 1/(12x) - ...: no large term cancels."""
-    out = np.empty(x.shape)
     big = x >= _STIRLING_FROM
-    small = ~big
+    n_big = int(np.count_nonzero(big))
+    if n_big == x.size:  # one branch only: no masked copies (the same arithmetic)
+        return _stirling_ratio(x, y)
     with np.errstate(divide="ignore", invalid="ignore"):
+        if n_big == 0:
+            return np.asarray(y - x * np.log(y) + sp.gammaln(x + 1.0), dtype=np.float64)
+        out = np.empty(x.shape)
+        small = ~big
         out[small] = y[small] - x[small] * np.log(y[small]) + sp.gammaln(x[small] + 1.0)
-    xb, yb = x[big], y[big]
+    out[big] = _stirling_ratio(x[big], y[big])
+    return out
+
+
+def _stirling_ratio(xb: Array, yb: Array) -> Array:
     u = (yb - xb) / xb
     r2 = 1.0 / (xb * xb)
     # log Gamma(x+1) - (x log x - x + 0.5 log(2 pi x)) = 1/(12x) - 1/(360x^3) + ... (Stirling)
     stirling = (1 / 12 - r2 * (1 / 360 - r2 * (1 / 1260 - r2 * (1 / 1680 - r2 / 1188)))) / xb
-    out[big] = xb * (u - np.log1p(u)) + 0.5 * np.log(2 * np.pi * xb) + stirling
-    return out
+    return np.asarray(xb * (u - np.log1p(u)) + 0.5 * np.log(2 * np.pi * xb) + stirling)
 
 
 def log_inv_erlang_b(n: npt.ArrayLike, a: npt.ArrayLike) -> Array:
@@ -86,24 +94,27 @@ def _series_falling(n: Array, a: Array) -> Array:
 def log_kummer(x: npt.ArrayLike, y: npt.ArrayLike) -> Array:
     """log A(x, y) for x >= 0, y >= 0 (see the module docstring)."""
     x_, y_ = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(x, y))
-    out = np.zeros(x_.shape)
     pos = y_ > 0  # A(x, 0) = 1
-    if not pos.any():
-        return out
-    xx, yy = x_[pos], y_[pos]
+    every = bool(pos.all())
+    if not every and not pos.any():
+        return np.zeros(x_.shape)
+    xx, yy = (x_, y_) if every else (x_[pos], y_[pos])
     p = np.where(xx > 0, sp.gammainc(xx, yy), 1.0)  # A(0, y) = e^y
     with np.errstate(divide="ignore", invalid="ignore"):  # inf - inf where p underflows: below
-        res = log_gamma_ratio(xx, yy) + np.log(p)
+        res = np.asarray(log_gamma_ratio(xx, yy) + np.log(p), dtype=np.float64)
     low = p < _TINY  # far fewer "arrivals" than "servers": the series falls like (y/x)^j
     if low.any():
         res[low] = _series_rising(xx[low], yy[low])
+    if every:
+        return res
+    out = np.zeros(x_.shape)
     out[pos] = res
     return out
 
 
-# Above, A - 1 keeps the digits of A to 1e-14: the relative error of A - 1 is log A's absolute
-# error (~1e-16 times its terms, a few units) times A / (A - 1), at most 51 here.
-_LOG_SAFE = float(np.log(1.02))
+# Above, A - 1 keeps the digits of A. (A threshold of 1.02 spared more incomplete gammas but
+# moved a tiny P(abandon) = P(wait) (1 - P(served | waited)) by up to 1e-9 of itself.)
+_LOG_SAFE = float(np.log(1.5))
 
 
 def log_kummer_next(x: Array, y: Array, log_a: Array) -> Array:
@@ -114,7 +125,8 @@ def log_kummer_next(x: Array, y: Array, log_a: Array) -> Array:
     safe = (log_a > _LOG_SAFE) & (y > 0)
     la = log_a[safe]  # log(A - 1) = log A + log1p(-1/A): no overflow for a huge A
     out[safe] = la + np.log1p(-np.exp(-la)) + np.log((x[safe] + 1.0) / y[safe])
-    out[~safe] = log_kummer(x[~safe] + 1.0, y[~safe])
+    if not safe.all():
+        out[~safe] = log_kummer(x[~safe] + 1.0, y[~safe])
     return out
 
 
