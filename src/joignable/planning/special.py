@@ -58,18 +58,19 @@ def _stirling_ratio(xb: Array, yb: Array) -> Array:
 def log_inv_erlang_b(n: npt.ArrayLike, a: npt.ArrayLike) -> Array:
     """log(1/B(n, a)) for agents (or lines) n >= 0 and offered load a >= 0 Erlangs."""
     n_, a_ = (np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(n, a))
-    out = np.zeros(n_.shape)
     pos = a_ > 0
-    out[~pos & (n_ > 0)] = np.inf  # no traffic: nothing is ever blocked
-    if not pos.any():
-        return out
-    nn, aa = n_[pos], a_[pos]
+    every = bool(pos.all())
+    nn, aa = (n_, a_) if every else (n_[pos], a_[pos])  # no masked copies when all have traffic
     q = sp.gammaincc(nn + 1.0, aa)
     with np.errstate(divide="ignore", invalid="ignore"):  # where q underflows: below
-        res = log_gamma_ratio(nn, aa) + np.log(q)
+        res = np.asarray(log_gamma_ratio(nn, aa) + np.log(q), dtype=np.float64)
     low = q < _TINY  # far more traffic than lines: 1/B = sum_i n(n-1)...(n-i+1) / a^i
     if low.any():
         res[low] = _series_falling(nn[low], aa[low])
+    if every:
+        return res
+    out = np.zeros(n_.shape)
+    out[~pos & (n_ > 0)] = np.inf  # no traffic: nothing is ever blocked
     out[pos] = res
     return out
 
