@@ -86,6 +86,13 @@ class Chain:
     def within(self, t: Array) -> tuple[Array, Array]:
         """(served with a wait <= t, served or gone with a wait <= t), over all arrivals: the
         second is 1 - P(V > t and patience > t)."""
+        served, log_axz = self.served_within(t)
+        return served, self.resolved_within(t, served, log_axz)
+
+    def served_within(self, t: Array) -> tuple[Array, Array]:
+        """(served with a wait <= t over all arrivals, log A(x, z)): the second gives
+        ``resolved_within`` without another incomplete gamma function, so a search that needs
+        only the first can leave the second for later."""
         z = self.y * np.exp(-t / self.pat)
         log_axz = log_kummer(self.x, z)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
@@ -97,13 +104,19 @@ class Chain:
                 + log_kummer_next(self.x, z, log_axz)
                 - self.log_a
             )
-            late = np.exp(-self.n * t / self.h + self.y - z + log_axz - self.log_a)
         served_late = np.where(np.isfinite(served_late), served_late, self.served_if_wait)
         waited_in_time = np.maximum(self.served_if_wait - served_late, 0.0)
         served = np.asarray((1.0 - self.p_wait) + self.p_wait * waited_in_time, dtype=np.float64)
+        return served, log_axz
+
+    def resolved_within(self, t: Array, served: Array, log_axz: Array) -> Array:
+        """Served or gone with a wait <= t, from ``served_within(t)``."""
+        z = self.y * np.exp(-t / self.pat)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            late = np.exp(-self.n * t / self.h + self.y - z + log_axz - self.log_a)
         late = np.where(np.isfinite(late), late, 1.0)
         resolved = 1.0 - np.exp(-t / self.pat) * self.p_wait * np.minimum(late, 1.0)
-        return served, np.maximum(resolved, served)
+        return np.asarray(np.maximum(resolved, served), dtype=np.float64)
 
 
 def erlang_a(
@@ -144,11 +157,12 @@ def figures(
     sl_names: tuple[str, ...] = PLANNING_SL,
     at_t: tuple[Array, Array] | None = None,
 ) -> QueueMetrics:
-    """``erlang_a``'s figures from a chain already built; ``at_t`` is ``ch.within(t)`` where a
-    caller has it already (a staffing search keeps both from its last probe)."""
+    """``erlang_a``'s figures from a chain already built; ``at_t`` is ``ch.served_within(t)``
+    where a caller has it already (a staffing search keeps it from its last probe)."""
     n, pat = ch.n, ch.pat
     answered = ch.answered
-    served_t, resolved_t = ch.within(t) if at_t is None else at_t
+    served_t, log_axz = ch.served_within(t) if at_t is None else at_t
+    resolved_t: Array | None = None  # only the last definition needs it
     sl: dict[str, Array] = {}
     with np.errstate(divide="ignore", invalid="ignore"):
         for name in sl_names:
@@ -161,6 +175,8 @@ def figures(
                 short = np.maximum(resolved_s - served_s, 0.0)  # left before S seconds
                 sl[name] = np.where(short < 1, np.minimum(served_t / (1.0 - short), 1.0), np.nan)
             else:
+                if resolved_t is None:
+                    resolved_t = ch.resolved_within(t, served_t, log_axz)
                 sl[name] = resolved_t
         occ = np.where(n > 0, np.minimum(ch.a * answered / n, 1.0), 0.0)
         if with_asa:

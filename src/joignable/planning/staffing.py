@@ -256,7 +256,7 @@ def _search_a(
     def probe(rows: IntArray, n: Array) -> tuple[npt.NDArray[np.bool_], Array, Chain, Pair]:
         ch = Chain(lam[rows], h[rows], n, pat[rows])
         t = np.full(n.shape, target.within)
-        at_t = ch.within(t)
+        at_t = ch.served_within(t)
         m = figures(
             ch,
             t,
@@ -277,7 +277,8 @@ def _search_a(
     # the bracket of each row: lo infeasible (-1: none found yet), hi feasible (inf: none yet)
     lo, g_lo = np.full(rows.size, -1.0), np.full(rows.size, -np.inf)
     hi, g_hi = np.full(rows.size, np.inf), np.full(rows.size, np.inf)
-    # the system at hi, and its within(T), for the figures at the answer without a new probe
+    # the system at hi, and its served_within(T), for the figures at the answer without a new
+    # probe
     kept, kept_t = Chain.blank(rows.size), (np.empty(rows.size), np.empty(rows.size))
 
     def update(idx: IntArray, n: Array) -> Array:
