@@ -16,6 +16,7 @@ COMPILED = [
     "src/joignable/core/engine.py",
     "src/joignable/core/estimate.py",
     "src/joignable/core/rules.py",
+    "src/joignable/ledger/audit.py",
 ]
 
 ext_modules = []

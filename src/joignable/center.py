@@ -15,6 +15,7 @@ when it finds a discrepancy.
 from __future__ import annotations
 
 import gc
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +47,8 @@ def settle_heap() -> None:
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
 
+
+log = logging.getLogger("joignable.center")
 
 Listener = Callable[[list[tuple[int, ev.Event]]], None]
 Command = tuple[str, tuple[Any, ...], dict[str, Any]]  # engine method, args, kwargs
@@ -231,9 +234,22 @@ class Center:
 
     def _watch(self, batch: list[tuple[int, ev.Event]]) -> None:
         found = []
-        for seq, e in batch:
-            if not isinstance(e, ev.AlarmRaised):
-                found.extend(self.auditor.feed(seq, e))
+        try:
+            for seq, e in batch:
+                if not isinstance(e, ev.AlarmRaised):
+                    found.extend(self.auditor.feed(seq, e))
+        except Exception as exc:  # noqa: BLE001 - the watchdog must never stop the write path
+            # These events are applied already: they must reach the ledger whatever the
+            # watchdog thinks of them. Without it the center goes on, saying so in the log.
+            log.exception("the live watchdog failed; it is off until the next restart")
+            self.auditor = None
+            self.engine.raise_alarm(
+                "watchdog_failed", f"The live watchdog stopped: {exc!r}.", [], []
+            )
+            for e in self.engine.take():
+                self.seq += 1
+                batch.append((self.seq, e))
+            return
         if found:
             batch.extend(self._alarm_events(found))
 

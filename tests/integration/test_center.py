@@ -9,7 +9,7 @@ import pytest
 from joignable.center import Center
 from joignable.core import events as ev
 from joignable.core.errors import InvalidInput, UnknownQueue
-from joignable.core.model import AgentConfig, Presence, QueueConfig
+from joignable.core.model import AgentConfig, Channel, Presence, QueueConfig
 from joignable.core.state import Status
 from joignable.ledger.store import LedgerError, SQLiteStore, open_store
 from tests.conftest import Clock
@@ -113,6 +113,28 @@ def test_not_a_ledger_is_a_clear_error(tmp_path: Path) -> None:
         SQLiteStore(tmp_path / "missing.db", readonly=True)
 
 
+def test_a_failing_watchdog_never_loses_a_command(tmp_path: Path, clock: Clock) -> None:
+    """Whatever goes wrong inside the watchdog, the command's events reach the ledger; the
+    watchdog goes off with an alarm saying why."""
+    db = tmp_path / "l.db"
+    with Center(SQLiteStore(db), clock) as center:
+        setup_center(center)
+
+        class Broken:
+            def feed(self, seq: int, e: ev.Event) -> list[object]:
+                raise RuntimeError("auditor bug")
+
+        center.auditor = Broken()
+        cid = center.run("arrive", "billing").contact
+        assert center.auditor is None
+        assert cid in center.engine.state.contacts
+        center.run("abandon", cid)  # and the center goes on
+    events = [e for _, e in SQLiteStore(db).read()]
+    assert any(isinstance(e, ev.ContactArrived) and e.contact == cid for e in events)
+    assert [e.kind for e in events if isinstance(e, ev.AlarmRaised)] == ["watchdog_failed"]
+    assert isinstance(events[-1], ev.ContactEnded)
+
+
 def test_live_watchdog_records_an_alarm(tmp_path: Path, clock: Clock) -> None:
     """A fault slipped into the engine's output (here a second offer of one contact) is caught
     by the watchdog as it happens and recorded in the log as an alarm."""
@@ -126,7 +148,9 @@ def test_live_watchdog_records_an_alarm(tmp_path: Path, clock: Clock) -> None:
         other = "bob" if offered_to == "ann" else "ann"
         with center.lock:  # bypass the engine's rules, as a bug would
             center.engine.pending.append(
-                ev.OfferMade(at=clock(), contact=cid, agent=other, channel="voice", deadline=1e12)
+                ev.OfferMade(
+                    at=clock(), contact=cid, agent=other, channel=Channel.VOICE, deadline=1e12
+                )
             )
         center.run("arrive", "billing")
         assert [d.kind for d in center.alarms] == ["double_offer"]
