@@ -45,12 +45,12 @@ class Chain:
     """The pieces of one M/M/n+M system shared by every figure (arrays broadcast together)."""
 
     FIELDS = (
-        "lam", "h", "n", "pat", "a", "x", "y", "log_a", "p_wait", "log_ratio",
+        "h", "n", "pat", "a", "x", "y", "log_a", "p_wait", "log_ratio",
         "served_if_wait", "p_abandon", "answered",
     )  # fmt: skip
 
     def __init__(self, lam: Array, h: Array, n: Array, pat: Array) -> None:
-        self.lam, self.h, self.n, self.pat = lam, h, n, pat
+        self.h, self.n, self.pat = h, n, pat
         self.a = lam * h
         self.x = n * pat / h
         self.y = lam * pat

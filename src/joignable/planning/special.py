@@ -180,7 +180,10 @@ def mean_harmonic(z: npt.ArrayLike, y: npt.ArrayLike) -> Array:
     half = np.ceil(np.minimum(bell, geo)) + 8.0
     lo = np.maximum(mode - half, 0.0)
     width = (mode + half - lo + 1.0).astype(np.int64)
-    h_lo = np.where(lo > 0, sp.digamma(zz + 1.0 + lo) - sp.digamma(zz + 1.0), 0.0)
+    h_lo = np.zeros(zz.shape)  # H at the window's start: 0 unless the window starts above 0
+    far = lo > 0
+    if far.any():
+        h_lo[far] = sp.digamma(zz[far] + 1.0 + lo[far]) - sp.digamma(zz[far] + 1.0)
     res = np.empty(zz.shape)
     # rows of similar widths together (within 19 %: quarter powers of two, to pad little),
     # in blocks of bounded memory
