@@ -509,6 +509,17 @@ class Timer(StrEnum):
 TimerEntry = tuple[float, int, Timer, str, str, Any]  # due, n, kind, contact, agent, token
 
 
+def _sooner(x: Any, y: Any) -> bool:
+    """Timer ``x`` comes before ``y``: by due time, then by order of arming (unique)."""
+    dx: float = x[0]
+    dy: float = y[0]
+    if dx != dy:
+        return dx < dy
+    nx: int = x[1]
+    ny: int = y[1]
+    return nx < ny
+
+
 class TimerQueue:
     """Everything due later, earliest first (by due time, then by order of arming).
 
@@ -535,12 +546,14 @@ class TimerQueue:
         due: float = entry[0]
         if due < self.due:
             self.due = due
+        # Entries are armed in order (their number grows), so a FIFO stays in (due, number)
+        # order as long as dues do not go backwards: comparing the dues is enough.
         kind = entry[2]
         if kind is Timer.OFFER:
-            if not self.offers or self.offers[-1] <= e:
+            if not self.offers or self.offers[-1][0] <= due:
                 self.offers.append(e)
                 return
-        elif kind is Timer.WRAPUP and (not self.wrapups or self.wrapups[-1] <= e):
+        elif kind is Timer.WRAPUP and (not self.wrapups or self.wrapups[-1][0] <= due):
             self.wrapups.append(e)
             return
         heapq.heappush(self.heap, e)
@@ -553,11 +566,11 @@ class TimerQueue:
             where, best = 0, self.heap[0]
         if self.offers:
             head: Any = self.offers[0]
-            if best is None or head < best:
+            if best is None or _sooner(head, best):
                 where, best = 1, head
         if self.wrapups:
             head = self.wrapups[0]
-            if best is None or head < best:
+            if best is None or _sooner(head, best):
                 where = 2
         return where
 
