@@ -216,7 +216,7 @@ class Tally:
         self.errors[what] += 1
 
 
-async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
+async def _client(cfg: dict[str, Any]) -> None:
     import httpx
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosedError, InvalidHandshake
@@ -280,6 +280,9 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
                     additional_headers=headers,
                     max_queue=None,
                     open_timeout=60,
+                    # A browser answers the server's pings but sends none: it does not drop
+                    # a stream because a busy server was slow to answer.
+                    ping_interval=None,
                 ) as ws:
                     if hello is not None:
                         await ws.send(hello)
@@ -454,12 +457,7 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
         if all(t.get_coro().__name__ == "agent" for t in pending):  # type: ignore[union-attr]
             break
         await asyncio.sleep(0.1)
-    for t in list(tasks):
-        t.cancel()
-    for c in starters:
-        await c.aclose()
-    await http.aclose()
-    return {
+    result = {
         "ready": ready,
         "latencies": tally.latencies,
         "acked": tally.acked,
@@ -468,14 +466,20 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
         "reconnects": tally.reconnects,
         "completed": completed,
     }
+    # Told before closing thousands of connections, which may take long on a swamped server
+    # (the parent ends this process once it has the tally).
+    print(json.dumps(result), flush=True)
+    for t in list(tasks):
+        t.cancel()
+    for c in starters:
+        await c.aclose()
+    await http.aclose()
 
 
 def client_child() -> None:
     """A client process: its share of agents and customers as one JSON line on stdin; prints a
     ready line, waits for the window, prints a drained line, waits, then prints its tally."""
-    cfg = json.loads(sys.stdin.readline())
-    result = asyncio.run(_client(cfg))
-    print(json.dumps(result), flush=True)
+    asyncio.run(_client(json.loads(sys.stdin.readline())))
 
 
 # -- the orchestration -------------------------------------------------------------------------
