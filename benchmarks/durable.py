@@ -42,7 +42,7 @@ from typing import Any
 import msgspec
 
 from benchmarks.scenario import bench_main, build_layout, percentile
-from joignable.center import Center, Command, settle_heap
+from joignable.center import Center, Command, settle_process
 from joignable.core import events as ev
 from joignable.core.model import Channel
 from joignable.core.state import Status
@@ -143,12 +143,16 @@ def _pipelined(
     # Two batches in flight, as an async server has: while one is being written, the next
     # one's commands run. A batch's sessions move on only once it is durable.
     outstanding: deque[tuple[int, list[tuple[str, str, str]], int]] = deque()
+    share = max(1, inflight // depth)
     while done < target:
         while started < target and started - done < inflight:
             ready.append(("arrive", "", ""))
             started += 1
         if ready:
-            batch, ready = ready, []
+            # A round takes at most its share of the sessions in flight: sessions whose last
+            # command is durable at the same time would otherwise move in lockstep, all in one
+            # round, leaving nothing to run while that round is on disk (one batch in flight).
+            batch, ready = ready[:share], ready[share:]
             commands: list[Command] = []
             for cmd, cid, agent in batch:
                 if cmd == "arrive":
@@ -352,7 +356,7 @@ def run(
             t = time.perf_counter()
             s = Setup(tmp, rng, agents, queues, skills, wd, wu)
             setup_s = time.perf_counter() - t
-            settle_heap()  # as `joignable serve` does once its center is loaded
+            settle_process()  # as `joignable serve` does once its center is loaded
             if mode == "pipelined":
                 r = _pipelined(s, rng, contacts, warmup, inflight)
                 r["inflight"] = inflight

@@ -27,7 +27,7 @@ from benchmarks.scenario import (
     conservation,
     percentile,
 )
-from joignable.center import settle_heap
+from joignable.center import settle_process
 from joignable.core.engine import Engine
 from joignable.core.errors import DomainError
 
@@ -66,7 +66,7 @@ def run(
     refused = 0
     samples: list[tuple[int, int]] = []
     sample_every = max(1, commands // 20)
-    settle_heap()  # as `joignable serve` does once its center is loaded
+    settle_process()  # as `joignable serve` does once its center is loaded
     wall = time.perf_counter()
     for i, (name, fn, args, kwargs) in enumerate(driver.steps(commands)):
         t0 = perf()

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -26,13 +27,20 @@ from joignable.core.engine import Engine, replay
 from joignable.core.errors import DomainError, InvalidInput
 from joignable.ledger.store import EventStore, LedgerError
 
-# Garbage-collector thresholds for a process that holds one center (see ``settle_heap``).
+# Garbage-collector thresholds and interpreter switch interval for a process that holds one
+# center (see ``settle_process``).
 GC_THRESHOLDS = (10_000, 20, 10)
+SWITCH_INTERVAL = 0.001  # seconds
 
 
-def settle_heap() -> None:
-    """Tune the garbage collector for a process that runs one center for its life (the server,
-    the demo, the benchmarks), once its state is loaded.
+def settle_process() -> None:
+    """Tune the interpreter for a process that runs one center for its life (the server, the
+    benchmarks), once its state is loaded.
+
+    The switch interval: the ledger's writer thread gives up the interpreter lock while SQLite
+    writes and syncs, and must get it back to confirm the batch; while commands keep the other
+    thread busy it waits up to a whole switch interval for that (5 ms by default), and every
+    acknowledgement with it. One millisecond keeps the writer close behind the commands.
 
     The routing state is a large graph that lives as long as the process: agents, their pools,
     the indexes. CPython's collector would traverse it again at every full collection, a pause
@@ -46,6 +54,7 @@ def settle_heap() -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLDS)
+    sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 log = logging.getLogger("joignable.center")

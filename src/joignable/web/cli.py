@@ -16,9 +16,9 @@ def run_server(app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
     (benchmarks/web_chat.py starts its server through here too, so it measures the same)."""
     import uvicorn
 
-    from joignable.center import settle_heap
+    from joignable.center import settle_process
 
-    settle_heap()  # the center is loaded: its state lives as long as the process
+    settle_process()  # the center is loaded: its state lives as long as the process
     uvicorn.run(
         app,
         host=host,
