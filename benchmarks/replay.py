@@ -6,7 +6,8 @@ until the log holds ``events`` events (1,000,000 by default). Then, on that file
 
 - ``Center(store)``: what a restart costs, timed whole: read the rows, decode them, apply them
   (``replay``), then recovery (offers pending at the crash released, agents set offline, those
-  events written durably). With the live watchdog on, the audit is also fed every event;
+  events written durably), until it serves. With the live watchdog on, the watchdog then folds
+  the whole log in the background: the time until it watches live is given too;
 - the parts on their own: reading the rows from SQLite, decoding them, and the pure
   ``replay()`` of already-decoded events (the apply loop alone).
 
@@ -121,11 +122,15 @@ def run(
             t = time.perf_counter()
             center = Center(SQLiteStore(copy), end_clock, watchdog=wd)
             open_s = time.perf_counter() - t
+            # serving from here; the watchdog catches up with the log in the background
+            center.watchdog_ready.wait()
+            watch_s = time.perf_counter() - t
             equal = center.read(lambda e: e.state.snapshot()) == recovered_snapshot
             opens.append(
                 {
                     "watchdog": wd,
                     "open_s": round(open_s, 2),
+                    "watchdog_live_s": round(watch_s, 2),
                     "events_per_s": round(n / open_s),
                     "recovery_events": center.seq - n,
                     "alarms": len(center.alarms),
@@ -174,9 +179,11 @@ def format_result(r: dict[str, Any]) -> str:
     ]
     for o in r["center_open"]:
         lines.append(
-            f"  Center(store), watchdog {'on' if o['watchdog'] else 'off'}: {o['open_s']} s "
-            f"({o['events_per_s']:,} events/s incl. recovery of {o['recovery_events']:,} "
-            f"events); state equals live after recovery: {o['state_equal']}"
+            f"  Center(store), watchdog {'on' if o['watchdog'] else 'off'}: serving after "
+            f"{o['open_s']} s ({o['events_per_s']:,} events/s incl. recovery of "
+            f"{o['recovery_events']:,} events)"
+            + (f", watchdog live after {o['watchdog_live_s']} s" if o["watchdog"] else "")
+            + f"; state equals live after recovery: {o['state_equal']}"
         )
     return "\n".join(lines)
 

@@ -118,10 +118,10 @@ class Center:
         self._failure: BaseException | None = None
         self._closing = False
         self.auditor: Any = None
-        if watchdog:
-            from joignable.ledger.audit import Auditor
-
-            self.auditor = Auditor(tolerance=tolerance)
+        # While the watchdog catches up with the log after a restart (``_catch_up``): the
+        # batches stored since, which it reads next. None once it watches live.
+        self._audit_backlog: list[list[tuple[int, ev.Event]]] | None = None
+        self.watchdog_ready = threading.Event()  # set once the watchdog watches live (or is off)
         self.alarms: list[Any] = []
 
         # Rebuild from the log. The garbage collector is paused meanwhile: a million events
@@ -133,8 +133,6 @@ class Center:
             events: list[ev.Event] = []
             for seq, e in store.read():
                 events.append(e)
-                if self.auditor is not None:
-                    self.auditor.feed(seq, e)
                 self.seq = seq
             self.recovered_events = len(events)
             self.engine: Engine = replay(events, clock)
@@ -143,6 +141,28 @@ class Center:
             if collecting:
                 gc.enable()
         self.durable = self.seq
+        reader = getattr(store, "reader", None)
+        if watchdog:
+            from joignable.ledger.audit import Auditor
+
+            auditor = Auditor(tolerance=tolerance)
+            if self.seq and reader is not None:
+                # The center serves as soon as its state is rebuilt; the watchdog folds the log
+                # in the background (about as long again as the replay) and then watches live.
+                self._audit_backlog = []
+                threading.Thread(
+                    target=self._catch_up,
+                    args=(auditor, reader, self.seq),
+                    name="watchdog-catch-up",
+                    daemon=True,
+                ).start()
+            else:
+                for seq, e in store.read() if self.seq else ():
+                    auditor.feed(seq, e)
+                self.auditor = auditor
+                self.watchdog_ready.set()
+        else:
+            self.watchdog_ready.set()
         if self.seq:
             self.engine.recover(self.seq)
         self._writer = threading.Thread(target=self._write_loop, name="ledger-writer", daemon=True)
@@ -236,6 +256,8 @@ class Center:
             batch.append((self.seq, e))
         if self.auditor is not None:
             self._watch(batch)
+        elif self._audit_backlog is not None:
+            self._audit_backlog.append(list(batch))
         with self._cond:
             self._queue.extend(batch)
             self._cond.notify_all()
@@ -261,6 +283,49 @@ class Center:
             return
         if found:
             batch.extend(self._alarm_events(found))
+
+    def _catch_up(self, auditor: Any, reader: Callable[[], EventStore], upto: int) -> None:
+        """Fold the log up to ``upto`` into ``auditor`` (its own read connection), then the
+        batches stored since, then hand it over to watch live. What it finds in those later
+        batches is raised as alarms, as the live watchdog would have."""
+        try:
+            store = reader()
+            try:
+                for seq, e in store.read(1, upto):
+                    auditor.feed(seq, e)
+                    if self._closing:
+                        return
+            finally:
+                store.close()
+            while not self._closing:
+                with self.lock:
+                    assert self._audit_backlog is not None
+                    backlog, self._audit_backlog = self._audit_backlog, []
+                    if not backlog:  # caught up: from now on every batch is watched live
+                        self._audit_backlog = None
+                        self.auditor = auditor
+                        break
+                found = [
+                    d
+                    for batch in backlog
+                    for seq, e in batch
+                    if not isinstance(e, ev.AlarmRaised)
+                    for d in auditor.feed(seq, e)
+                ]
+                if found:
+                    with self.lock:
+                        for d in found:
+                            self.alarms.append(d)
+                            self.engine.raise_alarm(
+                                d.kind, d.message, list(d.contacts), list(d.agents)
+                            )
+                        self._push(self.engine.take())
+        except Exception:  # noqa: BLE001 - as in _watch: never stop the center
+            log.exception("the watchdog could not catch up with the log; it stays off")
+            with self.lock:
+                self._audit_backlog = None
+        finally:
+            self.watchdog_ready.set()
 
     def _alarm_events(self, found: list[Any]) -> list[tuple[int, ev.Event]]:
         for d in found:

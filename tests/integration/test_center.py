@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from joignable.core import events as ev
 from joignable.core.errors import InvalidInput, UnknownQueue
 from joignable.core.model import AgentConfig, Channel, Presence, QueueConfig
 from joignable.core.state import Status
+from joignable.ledger.audit import audit
 from joignable.ledger.store import LedgerError, SQLiteStore, open_store
 from tests.conftest import Clock
 
@@ -156,3 +158,58 @@ def test_live_watchdog_records_an_alarm(tmp_path: Path, clock: Clock) -> None:
         assert [d.kind for d in center.alarms] == ["double_offer"]
     alarms = [e for _, e in SQLiteStore(db).read() if isinstance(e, ev.AlarmRaised)]
     assert [(a.kind, a.contacts) for a in alarms] == [("double_offer", [cid])]
+
+
+class _SlowReaderStore(SQLiteStore):
+    """A ledger whose catch-up reader waits for the test's signal before reading."""
+
+    go = threading.Event()
+
+    def reader(self) -> SQLiteStore:
+        self.go.wait(10)
+        return super().reader()
+
+
+def _double_offer(center: Center, clock: Clock) -> str:
+    """Slip a wrong offer into the engine's output, as a bug would: a second offer of a new
+    contact, or an offer to an agent already busy."""
+    center.run("set_presence", "ann", "available")
+    center.run("set_presence", "bob", "available")
+    cid = center.run("arrive", "billing").contact
+    offered_to = center.engine.state.contacts[cid].agent
+    other = "bob" if offered_to == "ann" else "ann"
+    with center.lock:
+        center.engine.pending.append(
+            ev.OfferMade(at=clock(), contact=cid, agent=other, channel=Channel.VOICE, deadline=1e12)
+        )
+    center.run("arrive", "billing")
+    return cid
+
+
+def test_after_a_restart_the_watchdog_catches_up_then_watches_live(
+    tmp_path: Path, clock: Clock
+) -> None:
+    """On a ledger with history the center serves at once; the watchdog folds the log in the
+    background, then the batches stored meanwhile (a fault among them is raised), then watches
+    live."""
+    db = tmp_path / "l.db"
+    with Center(SQLiteStore(db), clock) as center:
+        setup_center(center)
+        for _ in range(3):
+            center.run("arrive", "billing")
+    _SlowReaderStore.go.clear()
+    with Center(_SlowReaderStore(db), clock) as center:
+        assert not center.watchdog_ready.is_set() and center.auditor is None
+        cid = _double_offer(center, clock)  # while the watchdog has not read the log yet
+        _SlowReaderStore.go.set()
+        assert center.watchdog_ready.wait(10)
+        assert center.auditor is not None
+        center.run("tick")
+        assert any(cid in d.contacts for d in center.alarms)  # found in the backlog
+        n = len(center.alarms)
+        cid2 = _double_offer(center, clock)  # and now live, at once
+        assert any(cid2 in d.contacts for d in center.alarms[n:])
+        found = [(d.kind, d.contacts) for d in center.alarms]
+    alarms = [e for _, e in SQLiteStore(db).read() if isinstance(e, ev.AlarmRaised)]
+    assert [(a.kind, a.contacts) for a in alarms] == found
+    assert audit(SQLiteStore(db).read()).counts.arrived == 7

@@ -127,6 +127,10 @@ class SQLiteStore:
         while rows := cur.fetchmany(10_000):
             yield from rows
 
+    def reader(self) -> SQLiteStore:
+        """Another, read-only connection to the same ledger, for a thread of its own."""
+        return SQLiteStore(self.path, readonly=True)
+
     def read(self, start: int = 1, end: int | None = None) -> Iterator[tuple[int, ev.AnyEvent]]:
         decode = ev.decode
         for seq, data in self.read_raw(start, end):
