@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from joignable.core.state import Timer, TimerQueue
+from joignable.core.state import Timer, TimerEntry, TimerQueue
 
 kinds = st.sampled_from(list(Timer))
 # (push?, delay, kind, time step): offers and wrap-ups mostly come with a constant delay (their
@@ -26,17 +26,19 @@ def test_timers_come_out_in_due_order(script: list[tuple[bool, float, Timer, flo
         if push:
             n += 1
             entry = (now + delay, n, kind, f"c{n}", "", None)
-            q.push(entry)
+            q.push(TimerEntry(*entry))
             pending.append(entry)
         else:
             now += dt
             due = sorted(e for e in pending if e[0] <= now)
             got = []
             while (e := q.pop_due(now)) is not None:
-                got.append(e)
+                got.append(e.as_tuple())
             assert got == due  # all that is due, earliest first, nothing early
             pending = [e for e in pending if e[0] > now]
         assert len(q) == len(pending)
         first = q.first()
-        assert first == (min(pending) if pending else None)
-        assert q.due == (first[0] if first is not None else float("inf"))
+        assert (first.as_tuple() if first is not None else None) == (
+            min(pending) if pending else None
+        )
+        assert q.due == (first.due if first is not None else float("inf"))

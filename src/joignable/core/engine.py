@@ -135,7 +135,7 @@ class Engine:
 
     def next_timer(self) -> float | None:
         first = self.state.timers.first()
-        return first[0] if first is not None else None
+        return first.due if first is not None else None
 
     def _agent(self, agent_id: object) -> Agent:
         agent = self.state.agents.get(agent_id) if isinstance(agent_id, str) else None
@@ -774,9 +774,8 @@ class Engine:
         st = self.state
         timers = st.timers
         while (entry := timers.pop_due(now)) is not None:
-            due, _, kind, cid, aid, token = entry
-            at = max(due, st.last_at)
-            self._on_timer(kind, cid, aid, token, at)
+            at = max(entry.due, st.last_at)
+            self._on_timer(entry.kind, entry.contact, entry.agent, entry.token, at)
             self._dispatch(at)
 
     def _on_timer(self, kind: Timer, cid: str, aid: str, token: Any, at: float) -> None:

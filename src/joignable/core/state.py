@@ -506,18 +506,35 @@ class Timer(StrEnum):
     CALLBACK = "callback"
 
 
-TimerEntry = tuple[float, int, Timer, str, str, Any]  # due, n, kind, contact, agent, token
+class TimerEntry:
+    """Something due at ``due``: an offer's lease, a widening step, a wrap-up's limit, a
+    callback. ``n`` (the order of arming) breaks ties; ``token`` says which instance of the
+    thing it was armed for (a stale entry is recognised by it and ignored)."""
+
+    __slots__ = ("due", "n", "kind", "contact", "agent", "token")
+
+    def __init__(
+        self, due: float, n: int, kind: Timer, contact: str, agent: str, token: Any
+    ) -> None:
+        self.due = due
+        self.n = n
+        self.kind = kind
+        self.contact = contact
+        self.agent = agent
+        self.token = token
+
+    def __lt__(self, other: TimerEntry) -> bool:  # for heapq
+        return _sooner(self, other)
+
+    def as_tuple(self) -> tuple[float, int, Timer, str, str, Any]:
+        return (self.due, self.n, self.kind, self.contact, self.agent, self.token)
 
 
-def _sooner(x: Any, y: Any) -> bool:
+def _sooner(x: TimerEntry, y: TimerEntry) -> bool:
     """Timer ``x`` comes before ``y``: by due time, then by order of arming (unique)."""
-    dx: float = x[0]
-    dy: float = y[0]
-    if dx != dy:
-        return dx < dy
-    nx: int = x[1]
-    ny: int = y[1]
-    return nx < ny
+    if x.due != y.due:
+        return x.due < y.due
+    return x.n < y.n
 
 
 class TimerQueue:
@@ -525,83 +542,82 @@ class TimerQueue:
 
     Offer leases and wrap-up limits are armed with a constant delay, so they arrive in due order:
     each kind goes to a FIFO, O(1) both ways. Widening steps and callbacks (and a lease armed
-    after the delay was shortened) go to a heap. The earliest entry is the least of the heads.
+    after the delay was shortened) go to a heap. The earliest entry is the least of the heads;
+    where it is and when it is due are kept, because every command asks whether a timer is due
+    and most of the time none is: one comparison of floats answers.
     """
 
-    __slots__ = ("heap", "offers", "wrapups", "due")
-
-    # Entries are held and compared as plain objects (Any): typed as tuples, a compiled core
-    # would unpack and repack every entry it reads (and a repacked tuple is a new object).
+    __slots__ = ("heap", "offers", "wrapups", "due", "where")
 
     def __init__(self) -> None:
-        self.heap: list[Any] = []
-        self.offers: deque[Any] = deque()
-        self.wrapups: deque[Any] = deque()
-        # When the earliest entry is due (infinity: none). Every command asks whether a timer
-        # is due, and most of the time none is: one comparison of floats answers.
-        self.due = math.inf
+        self.heap: list[TimerEntry] = []
+        self.offers: deque[TimerEntry] = deque()
+        self.wrapups: deque[TimerEntry] = deque()
+        self.due = math.inf  # when the earliest entry is due (infinity: none)
+        self.where = -1  # where it is: 0 the heap, 1 the offers, 2 the wrap-ups, -1 nowhere
 
     def push(self, entry: TimerEntry) -> None:
-        e: Any = entry
-        due: float = entry[0]
-        if due < self.due:
-            self.due = due
         # Entries are armed in order (their number grows), so a FIFO stays in (due, number)
         # order as long as dues do not go backwards: comparing the dues is enough.
-        kind = entry[2]
-        if kind is Timer.OFFER:
-            if not self.offers or self.offers[-1][0] <= due:
-                self.offers.append(e)
-                return
-        elif kind is Timer.WRAPUP and (not self.wrapups or self.wrapups[-1][0] <= due):
-            self.wrapups.append(e)
-            return
-        heapq.heappush(self.heap, e)
+        due = entry.due
+        kind = entry.kind
+        if kind is Timer.OFFER and (not self.offers or self.offers[-1].due <= due):
+            self.offers.append(entry)
+            where = 1
+        elif kind is Timer.WRAPUP and (not self.wrapups or self.wrapups[-1].due <= due):
+            self.wrapups.append(entry)
+            where = 2
+        else:
+            heapq.heappush(self.heap, entry)
+            where = 0
+        if due < self.due:  # ties keep the earlier entry first: it was armed before
+            self.due = due
+            self.where = where
 
-    def _earliest(self) -> int:
-        """Where the earliest entry is: 0 the heap, 1 the offers, 2 the wrap-ups, -1 nowhere."""
+    def _settle(self) -> None:
+        """Find the earliest entry again (after a pop)."""
         where = -1
-        best: Any = None
+        best: TimerEntry | None = None
         if self.heap:
             where, best = 0, self.heap[0]
         if self.offers:
-            head: Any = self.offers[0]
+            head = self.offers[0]
             if best is None or _sooner(head, best):
                 where, best = 1, head
         if self.wrapups:
             head = self.wrapups[0]
             if best is None or _sooner(head, best):
-                where = 2
-        return where
+                where, best = 2, head
+        self.where = where
+        self.due = math.inf if best is None else best.due
 
     def first(self) -> TimerEntry | None:
-        where = self._earliest()
+        where = self.where
         if where == 0:
-            return self.heap[0]  # type: ignore[no-any-return]
+            return self.heap[0]
         if where == 1:
-            return self.offers[0]  # type: ignore[no-any-return]
+            return self.offers[0]
         return self.wrapups[0] if where == 2 else None
 
     def pop_due(self, now: float) -> TimerEntry | None:
         """Take the earliest entry if it is due at ``now``."""
         if now < self.due:
             return None
-        where = self._earliest()
-        entry: Any = None
+        where = self.where
         if where == 0:
             entry = heapq.heappop(self.heap)
         elif where == 1:
             entry = self.offers.popleft()
-        elif where == 2:
+        else:
             entry = self.wrapups.popleft()
-        nxt = self.first()
-        self.due = math.inf if nxt is None else nxt[0]
-        return entry  # type: ignore[no-any-return]
+        self._settle()
+        return entry
 
-    def __iter__(self) -> Iterator[TimerEntry]:
-        yield from self.heap
-        yield from self.offers
-        yield from self.wrapups
+    def __iter__(self) -> Iterator[tuple[float, int, Timer, str, str, Any]]:
+        """Every entry as (due, n, kind, contact, agent, token), in no particular order."""
+        for q in (self.heap, self.offers, self.wrapups):
+            for e in q:
+                yield e.as_tuple()
 
     def __len__(self) -> int:
         return len(self.heap) + len(self.offers) + len(self.wrapups)
@@ -898,7 +914,7 @@ class State:
 
     def _timer(self, due: float, kind: Timer, contact: str, agent: str, token: Any) -> None:
         self.timer_seq += 1
-        self.timers.push((due, self.timer_seq, kind, contact, agent, token))
+        self.timers.push(TimerEntry(due, self.timer_seq, kind, contact, agent, token))
 
     def _step_timer(self, contact: Contact) -> None:
         queue = self.queues[contact.queue]
