@@ -165,7 +165,8 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
-_env = Environment(
+# The one template environment of the web pages (the staff pages import it).
+TEMPLATES = Environment(
     loader=FileSystemLoader(UI / "templates"),
     autoescape=select_autoescape(["html"]),
     auto_reload=False,
@@ -200,7 +201,7 @@ async def chat_page(request: Request, lang: str | None = Query(None, max_length=
     language = pick_language(request, lang)
     center = request.app.state.services.center
     topics: list[dict[str, Any]] = center.read(topic_list)
-    html = _env.get_template("chat.html").render(
+    html = TEMPLATES.get_template("chat.html").render(
         lang=language, t=STRINGS[language], topics=topics, languages=LANGUAGES
     )
     response = HTMLResponse(html, headers=HEADERS)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from joignable.web.auth import SESSION_COOKIE, Perm, Principal
-from joignable.web.chat_page import HEADERS, LANG_COOKIE, LANGUAGES, _env, pick_language
+from joignable.web.chat_page import HEADERS, LANG_COOKIE, LANGUAGES, TEMPLATES, pick_language
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -137,7 +137,7 @@ async def kb_page(request: Request, lang: str | None = Query(None, max_length=8)
     who, csrf = found
     perms = who.permissions
     allowed = Perm.KB_READ in perms and (Perm.KB_EDIT in perms or Perm.STATS_READ in perms)
-    template = _env.get_template("kb.html")
+    template = TEMPLATES.get_template("kb.html")
     html = template.render(
         lang=language,
         t=t,

@@ -14,12 +14,11 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from joignable.core.service_level import DEFAULT_SL, SL_DEFINITIONS
 from joignable.planning.names import PLANNING_SL
 from joignable.web.auth import CSRF_HEADER, ROLE_PERMISSIONS, Perm
-from joignable.web.chat_page import LANG_COOKIE, LANGUAGES, UI, pick_language
+from joignable.web.chat_page import LANG_COOKIE, LANGUAGES, TEMPLATES, pick_language
 from joignable.web.staff_pages import HOME, PAGE_HEADERS, current_session
 from joignable.web.staff_pages import STRINGS as STAFF_STRINGS
 
@@ -160,11 +159,6 @@ STRINGS: dict[str, dict[str, str]] = {
 for _lang, _t in STRINGS.items():  # the frame's strings (logout, language...) come from there
     _t.update({k: STAFF_STRINGS[_lang][k] for k in _COMMON})
 
-_env = Environment(
-    loader=FileSystemLoader(UI / "templates"),
-    autoescape=select_autoescape(["html"]),
-    auto_reload=False,
-)
 router = APIRouter(include_in_schema=False)
 SWITCHES = [
     {"code": code, "label": label, "href": "?" + urlencode({"lang": code})}
@@ -180,7 +174,7 @@ async def planner_page(request: Request, lang: str | None = Query(None, max_leng
         return RedirectResponse("/login?next=/planner", 303, headers=PAGE_HEADERS)
     user = session.user
     refused = Perm.PLAN not in ROLE_PERMISSIONS[user.role]
-    html = _env.get_template("planner.html").render(
+    html = TEMPLATES.get_template("planner.html").render(
         lang=language,
         t=STRINGS[language],
         switches=SWITCHES,

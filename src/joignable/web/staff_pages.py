@@ -19,13 +19,12 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from joignable.core.engine import Engine
 from joignable.web.accounts import Role, Session
 from joignable.web.auth import CSRF_HEADER, SESSION_COOKIE
 from joignable.web.chat_api import topic_list
-from joignable.web.chat_page import HEADERS, LANG_COOKIE, LANGUAGES, UI, pick_language
+from joignable.web.chat_page import HEADERS, LANG_COOKIE, LANGUAGES, TEMPLATES, pick_language
 
 # A page holding a CSRF token is never stored by the browser or a proxy.
 PAGE_HEADERS = {**HEADERS, "Cache-Control": "no-store"}
@@ -216,11 +215,6 @@ STRINGS: dict[str, dict[str, str]] = {
     },
 }
 
-_env = Environment(
-    loader=FileSystemLoader(UI / "templates"),
-    autoescape=select_autoescape(["html"]),
-    auto_reload=False,
-)
 router = APIRouter(include_in_schema=False)
 
 
@@ -256,7 +250,7 @@ def _switches(request: Request) -> list[dict[str, str]]:
 def _render(
     request: Request, template: str, lang: str, asked: str | None, status: int = 200, **ctx: Any
 ) -> HTMLResponse:
-    html = _env.get_template(template).render(
+    html = TEMPLATES.get_template(template).render(
         lang=lang, t=STRINGS[lang], languages=LANGUAGES, switches=_switches(request), **ctx
     )
     response = HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)

@@ -28,14 +28,13 @@ from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from joignable.core.service_level import DEFAULT_SL, SL_DEFINITIONS
 from joignable.ledger.kpis import AGENT_STATES
 from joignable.web.alerts import CODES
 from joignable.web.api.alerts import DEFAULTS
 from joignable.web.auth import ROLE_PERMISSIONS, Perm
-from joignable.web.chat_page import LANG_COOKIE, LANGUAGES, UI, pick_language
+from joignable.web.chat_page import LANG_COOKIE, LANGUAGES, TEMPLATES, pick_language
 from joignable.web.staff_pages import HOME, PAGE_HEADERS, current_session
 
 # The alert thresholds a wallboard's address may carry (passed on to /api/stats/alerts).
@@ -179,11 +178,6 @@ SL_TEXT_FR = {
     "callbacks_kept": "rappels tenus à l'heure promise + tolérance / rappels dus",
 }
 
-_env = Environment(
-    loader=FileSystemLoader(UI / "templates"),
-    autoescape=select_autoescape(["html"]),
-    auto_reload=False,
-)
 router = APIRouter(include_in_schema=False)
 
 
@@ -227,7 +221,7 @@ async def wallboard(request: Request, lang: str | None = Query(None, max_length=
         "thresholds": list(THRESHOLDS),
         "definition": definition,
     }
-    html = _env.get_template("wallboard.html").render(
+    html = TEMPLATES.get_template("wallboard.html").render(
         lang=language,
         t=t,
         user=user,
