@@ -229,7 +229,10 @@ def test_the_switch_shows_the_board_and_its_alerts_in_french(served: Served, boa
     r = admin.post("/api/contacts", json={"queue": "sales", "channel": "voice", "customer": "fr"})
     contact = r.json()["contact"]
     try:
-        expect(board.get_by_role("alert").filter(has_text="Sales: 1 contact")).to_be_visible()
+        # the alert needs the 3 s threshold, then the next refresh (polled every 5 s)
+        expect(board.get_by_role("alert").filter(has_text="Sales: 1 contact")).to_be_visible(
+            timeout=15_000
+        )
         board.get_by_role("link", name="Français").click()
         expect(board.locator("html")).to_have_attribute("lang", "fr")
         expect(board.get_by_role("heading", name="Tableau de bord")).to_be_visible()
