@@ -175,3 +175,29 @@ def test_administrative_actions_are_in_an_append_only_audit_log(org: Org) -> Non
         db.execute("UPDATE admin_audit SET actor = 'someone else'")
     with pytest.raises(sqlite3.DatabaseError, match="append-only"):
         db.execute("DELETE FROM admin_audit")
+
+
+def test_a_tokens_last_use_is_kept_to_the_minute(org: Org) -> None:
+    """Each call with a token does not write its last use (a durable write per API call): at
+    most once a minute, and the first use always."""
+    from joignable.web.accounts import LAST_USE_PRECISION
+
+    accounts = org.services.accounts
+    now = [2_000_000.0]
+    accounts.clock = lambda: now[0]
+    secret, info = org.token("stats:read")
+    client = TestClient(org.app)
+    headers = {"Authorization": f"Bearer {secret}"}
+
+    def last_use() -> float | None:
+        return next(t.last_used_at for t in accounts.tokens() if t.id == info["id"])
+
+    assert last_use() is None
+    assert client.get("/api/stats/live", headers=headers).status_code == 200
+    assert last_use() == 2_000_000.0
+    now[0] += LAST_USE_PRECISION - 1
+    assert client.get("/api/stats/live", headers=headers).status_code == 200
+    assert last_use() == 2_000_000.0  # not written again within the minute
+    now[0] += 1
+    assert client.get("/api/stats/live", headers=headers).status_code == 200
+    assert last_use() == 2_000_000.0 + LAST_USE_PRECISION

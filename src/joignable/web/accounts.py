@@ -235,6 +235,7 @@ def _user(row: tuple[Any, ...]) -> User:
 
 _USER_COLUMNS = "username, role, name, agent_id, active, created_at"
 _TOKEN_COLUMNS = "id, name, scopes, created_at, created_by, revoked_at, last_used_at"
+LAST_USE_PRECISION = 60.0  # seconds: a token's last use is recorded at most once a minute
 
 
 def _token(row: tuple[Any, ...]) -> Token:
@@ -421,7 +422,11 @@ class Accounts:
         if not rows:
             return None
         token = _token(rows[0])
-        self._write("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (self.clock(), token.id))
+        # The last use is kept to the minute: writing it at every request cost a durable write
+        # (an fsync) per API call, and an integration makes many a second.
+        now = self.clock()
+        if token.last_used_at is None or now - token.last_used_at >= LAST_USE_PRECISION:
+            self._write("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now, token.id))
         return token
 
     # -- wrap-up codes -----------------------------------------------------------------------
