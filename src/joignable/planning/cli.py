@@ -287,7 +287,7 @@ def cost_command(
     """The money lost to unanswered customers, the cheapest staffing, the price of a policy."""
     import numpy as np
 
-    from joignable.planning.cost import Economics, cheapest, costs, curve, policy
+    from joignable.planning.cost import Economics, cheapest, costs, curve, curve_rows, policy
 
     chart = _chart_path(chart)
     if not 0 < unanswered < 1:
@@ -320,16 +320,7 @@ def cost_command(
         }
         if len(arr) == 1:
             c = curve(arr[0], period, aht, patience, econ, shrinkage)
-            doc["curve"] = [
-                {"agents": int(n), "staff": _num(s), "unanswered": _num(u), "total": _num(t)}
-                for n, s, u, t in zip(
-                    c.agents.ravel(),
-                    c.staff.ravel(),
-                    c.unanswered.ravel(),
-                    c.total.ravel(),
-                    strict=True,
-                )
-            ]
+            doc["curve"] = curve_rows(c)
         _echo_json(doc)
         return
     click.echo(

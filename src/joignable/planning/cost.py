@@ -142,6 +142,21 @@ def curve(
     return costs(arr[..., None], period, aht, patience, n, econ, shrinkage)
 
 
+def curve_rows(c: Costs) -> list[dict[str, float | None]]:
+    """A one-interval curve as JSON-ready rows (agents, staff, unanswered, total; a non-finite
+    cost is null): what `plan cost --json` and the planner's API both publish."""
+
+    def num(v: float) -> float | None:
+        return float(v) if math.isfinite(v) else None
+
+    return [
+        {"agents": int(n), "staff": num(s), "unanswered": num(u), "total": num(t)}
+        for n, s, u, t in zip(
+            c.agents.ravel(), c.staff.ravel(), c.unanswered.ravel(), c.total.ravel(), strict=True
+        )
+    ]
+
+
 def cheapest(
     arrivals: npt.ArrayLike,
     period: float,

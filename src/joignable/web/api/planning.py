@@ -218,7 +218,7 @@ def _cost_parts(body: CostIn) -> tuple[Any, ...]:
 
 
 def _cost(body: CostIn) -> dict[str, Any]:
-    from joignable.planning.cost import curve
+    from joignable.planning.cost import curve, curve_rows
 
     arr, econ, plans = _cost_parts(body)
     day = {name: {k: _num(v) for k, v in c.sum().items()} for name, c in plans.items()}
@@ -237,16 +237,7 @@ def _cost(body: CostIn) -> dict[str, Any]:
     }
     if len(arr) == 1:
         c = curve(arr[0], body.period, body.aht, body.patience, econ, body.shrinkage)
-        doc["curve"] = [
-            {"agents": int(n), "staff": _num(s), "unanswered": _num(u), "total": _num(t)}
-            for n, s, u, t in zip(
-                c.agents.ravel(),
-                c.staff.ravel(),
-                c.unanswered.ravel(),
-                c.total.ravel(),
-                strict=True,
-            )
-        ]
+        doc["curve"] = curve_rows(c)
     return doc
 
 
