@@ -643,6 +643,8 @@ def test_an_offered_chat_shows_what_the_customer_wrote_before_it_is_accepted(
     for text in ("Hello?", "Still there?"):
         customer.get_by_label("Your message").fill(text)
         customer.get_by_label("Your message").press("Enter")
+        # sent before the next one is typed (a message typed during a send can be lost)
+        expect(customer.locator("#messages li.customer .text").last).to_have_text(text)
     expect(preview.locator("li")).to_have_count(3)
     # the preview is read again every 2 s: the fourth message may need the next reading
     expect(preview.locator(".preview-more")).to_have_text("and 1 more message(s)", timeout=10_000)
