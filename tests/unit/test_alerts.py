@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from joignable.core.errors import InvalidInput
@@ -226,10 +226,20 @@ configs = st.builds(
 )
 
 
-# derandomize: CI twice found an idle_agent case where the rule names one more contact than this
-# model, not reproduced since (left open on issue 3); a fixed seed keeps CI about this change.
-@settings(max_examples=300, deadline=None, derandomize=True)
+@settings(max_examples=300, deadline=None)
 @given(contacts, agents, alarms, today, configs, st.floats(0, 120))
+@example(  # the case CI found: no grace, a contact dated 2 s ahead of the clock
+    waiting=[
+        WaitingContact(
+            "c0", "billing", "chat", NOW + 2, ({"billing": 1},), None, holding=True, answered=False
+        )
+    ],
+    staff={"a0": AgentNow("a0", "available", NOW - 60, {"billing": 5}, frozenset({"chat"}))},
+    raised=[],
+    kpi={},
+    config=AlertConfig(idle_grace=0),
+    later=0.0,
+)
 def test_each_rule_holds_exactly_when_its_condition_does(
     waiting: list[WaitingContact],
     staff: dict[str, AgentNow],
@@ -287,7 +297,9 @@ def test_each_rule_holds_exactly_when_its_condition_does(
         could = {
             c.id
             for c in waiting
-            if now - c.since >= config.idle_grace
+            # dated ahead of the clock, a contact waits 0 s (not a negative time): with no grace
+            # it already counts, as the rule says (hypothesis found this twice in CI)
+            if max(0.0, now - c.since) >= config.idle_grace
             and (c.only_agent in (None, aid))
             and c.channel in a.channels
             and any(all(a.skills.get(s, 0) >= lvl for s, lvl in r.items()) for r in c.alternatives)
