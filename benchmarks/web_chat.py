@@ -28,156 +28,30 @@ import json
 import math
 import os
 import random
-import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 from typing import Any
 
 from benchmarks.scenario import bench_main, percentile
+from benchmarks.web_harness import (
+    PASSWORD,
+    TOPIC,
+    Server,
+    cores,
+    cpu_snapshot,
+    latency_ms,
+    merged,
+    profile,
+    read,
+    shut_down,
+    start_clients,
+    tell,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-TOPIC = "web"
-PASSWORD = "bench-password"
 STARTS_PER_ADDRESS = 15  # under the server's 20 chat starts a minute per address
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-# -- the server process ------------------------------------------------------------------------
-
-
-def seed_org(services: Any, agents: int, capacity: int) -> str:
-    """One chat queue, ``agents`` agents with their logins, and an API token (returned) that may
-    create and read contacts."""
-    from joignable.core.model import AgentConfig, Channel, QueueConfig, Settings
-    from joignable.web.accounts import Role
-
-    center, accounts = services.center, services.accounts
-    center.run("configure", Settings(offer_timeout=60.0, wrapup_limit=120.0))
-    center.run("define_skill", "chat", "Chat")
-    center.run("configure_queue", QueueConfig(id=TOPIC, name="Web", requirements={"chat": 1}))
-    configs = [
-        AgentConfig(
-            id=f"a{i:04d}", name=f"Agent {i}", skills={"chat": 5}, capacity={Channel.CHAT: capacity}
-        )
-        for i in range(agents)
-    ]
-    _, last = center.submit_many([("configure_agent", (c,), {}) for c in configs])
-    center.wait_durable(last)
-    for c in configs:
-        accounts.create_user(c.id, PASSWORD, Role.AGENT, c.name, c.id)
-    _, secret = accounts.create_token("benchmark", ["contacts:write", "contacts:read"], "bench")
-    return str(secret)
-
-
-def serve_child() -> None:
-    """The server: ``python -c 'from benchmarks.web_chat import serve_child; serve_child()'``
-    with its options as one JSON document on stdin.
-    Prints one JSON line (the API token) once seeded, then serves until terminated."""
-    from argon2 import PasswordHasher
-
-    from joignable.bootstrap import open_services
-    from joignable.web.app import create_app
-    from joignable.web.cli import run_server
-
-    cfg = json.loads(sys.stdin.readline())
-    # Logging in is set-up, not what is measured: a cheap hash keeps 300 logins quick.
-    hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    services = open_services(cfg["db"], hasher=hasher)
-    try:  # uvicorn stops on SIGTERM
-        token = seed_org(services, cfg["agents"], cfg["capacity"])
-        print(json.dumps({"token": token}), flush=True)
-        sys.stdout = sys.stderr  # uvicorn's access log: the log file, not the closed pipe
-        os.dup2(2, 1)
-        run_server(create_app(services), port=cfg["port"])
-    finally:
-        services.close()
-
-
-class Server:
-    """A server process on a fresh ledger in ``tmp``, listening on a loopback port."""
-
-    def __init__(self, tmp: str, agents: int, capacity: int) -> None:
-        self.db = os.path.join(tmp, "ledger.db")
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:  # a free port
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = open(os.path.join(tmp, "server.log"), "w+b")  # noqa: SIM115
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from benchmarks.web_chat import serve_child; serve_child()"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log,
-            cwd=ROOT,
-            env={**os.environ, "PYTHONPATH": str(ROOT)},
-        )
-        assert self.proc.stdin is not None and self.proc.stdout is not None
-        cfg = {"db": self.db, "agents": agents, "capacity": capacity, "port": self.port}
-        self.proc.stdin.write((json.dumps(cfg) + "\n").encode())
-        self.proc.stdin.close()
-        line = self.proc.stdout.readline()
-        self.proc.stdout.close()
-        if not line:
-            raise RuntimeError(f"the server did not start:\n{self.tail()}")
-        self.token: str = json.loads(line)["token"]
-        self.pid = self.proc.pid
-        self._wait_healthy()
-
-    def _wait_healthy(self) -> None:
-        import httpx
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(self.base + "/api/health", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.1)
-        raise RuntimeError(f"the server is not answering:\n{self.tail()}")
-
-    def tail(self) -> str:
-        self.log.flush()
-        self.log.seek(0)
-        return self.log.read().decode(errors="replace")[-3000:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
-
-
-def profile(pid: int, seconds: float, path: str | None) -> subprocess.Popen[bytes] | None:
-    """With ``path``, py-spy (beside this Python, or on PATH) samples the server for
-    ``seconds``: a flame graph (.svg) or its raw folded stacks (any other name)."""
-    if not path:
-        return None
-    exe = shutil.which("py-spy", path=os.path.dirname(sys.executable)) or shutil.which("py-spy")
-    if exe is None:
-        raise RuntimeError("--profile needs py-spy (pip install py-spy)")
-    fmt = "flamegraph" if path.endswith(".svg") else "raw"
-    cmd = [exe, "record", "--pid", str(pid), "--duration", str(max(1, int(seconds)))]
-    cmd += ["--rate", "50", "--nonblocking", "--format", fmt, "-o", path]
-    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    with open(f"/proc/{pid}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 # -- the client processes ----------------------------------------------------------------------
@@ -485,25 +359,6 @@ def client_child() -> None:
 # -- the orchestration -------------------------------------------------------------------------
 
 
-def _read(proc: subprocess.Popen[bytes], timeout: float) -> dict[str, Any]:
-    """The next JSON line a child prints (within ``timeout`` seconds)."""
-    import select
-
-    assert proc.stdout is not None
-    ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    line = proc.stdout.readline() if ready else b""
-    if not line:
-        raise RuntimeError(f"client process {proc.pid} said nothing (exit {proc.poll()})")
-    out: dict[str, Any] = json.loads(line)
-    return out
-
-
-def _tell(proc: subprocess.Popen[bytes], doc: dict[str, Any]) -> None:
-    assert proc.stdin is not None
-    proc.stdin.write((json.dumps(doc) + "\n").encode())
-    proc.stdin.flush()
-
-
 def run(
     *,
     chats: int = 2000,
@@ -532,78 +387,55 @@ def run(
         t0 = time.perf_counter()
         server = Server(tmp, agents, capacity)
         agent_ids = [f"a{i:04d}" for i in range(agents)]
-        for k in range(procs):
-            proc = subprocess.Popen(
-                [sys.executable, "-c", "from benchmarks.web_chat import client_child as c; c()"],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
-            clients.append(proc)
-            _tell(
-                proc,
-                {
-                    "index": k,
-                    "base": server.base,
-                    "seed": seed * 1000 + k,
-                    "agents": agent_ids[k::procs],
-                    "customers": list(range(chats))[k::procs],
-                    "interval": interval,
-                    "think": think,
-                    "drain": drain,
-                    "ramp_inflight": ramp_inflight,
-                    "ramp_timeout": ramp_timeout,
-                    "connections": 400,
-                },
-            )
-        ready = sum(_read(p, ramp_timeout + 120)["ready"] for p in clients)
+        configs = [
+            {
+                "index": k,
+                "base": server.base,
+                "seed": seed * 1000 + k,
+                "agents": agent_ids[k::procs],
+                "customers": list(range(chats))[k::procs],
+                "interval": interval,
+                "think": think,
+                "drain": drain,
+                "ramp_inflight": ramp_inflight,
+                "ramp_timeout": ramp_timeout,
+                "connections": 400,
+            }
+            for k in range(procs)
+        ]
+        clients = start_clients("benchmarks.web_chat:client_child", configs)
+        ready = sum(read(p, ramp_timeout + 120)["ready"] for p in clients)
         ramp_s = time.perf_counter() - t0
-        cpu0 = [cpu_seconds(server.pid), *(cpu_seconds(p.pid) for p in clients)]
+        cpu0 = cpu_snapshot(server, clients)
         start = time.monotonic() + 0.5
         window = [start, start + duration]
         for p in clients:
-            _tell(p, {"window": window})
+            tell(p, {"window": window})
         time.sleep(max(0.0, window[0] - time.monotonic()))
         spy = profile(server.pid, duration, profile_to)
         time.sleep(max(0.0, window[1] - time.monotonic()))
-        cpu1 = [cpu_seconds(server.pid), *(cpu_seconds(p.pid) for p in clients)]
+        cpu1 = cpu_snapshot(server, clients)
         load_after = os.getloadavg()
         for p in clients:
-            _read(p, drain + 120)
+            read(p, drain + 120)
         for p in clients:
-            _tell(p, {"leave": True})
+            tell(p, {"leave": True})
         t1 = time.perf_counter()
-        tallies = [_read(p, 180) for p in clients]
+        tallies = [read(p, 180) for p in clients]
         if spy is not None:
             spy.wait(60)
         leave_s = time.perf_counter() - t1
     finally:
-        for p in clients:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-        if server is not None:
-            server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        shut_down(clients, server, tmp)
 
     lat = sorted(x for t in tallies for x in t["latencies"])
     acked = [m for t in tallies for m in t["acked"]]
-    received: Counter[str] = Counter()
-    for t in tallies:
-        received.update(t["received"])
+    received = merged(t["received"] for t in tallies)
     acked_set = set(acked)
     lost = sum(1 for m in acked_set if m not in received)
     duplicated = sum(n - 1 for n in received.values() if n > 1)
-    errors: Counter[str] = Counter()
-    for t in tallies:
-        errors.update(t["errors"])
     span = duration
-    server_cpu = (cpu1[0] - cpu0[0]) / span
-    clients_cpu = sum(b - a for a, b in zip(cpu0[1:], cpu1[1:], strict=True)) / span
-
-    def ms(p: float) -> float:
-        return round(percentile(lat, p), 1) if lat else 0.0
+    server_cpu, clients_cpu = cores(cpu0, cpu1, span)
 
     return {
         "benchmark": "web_chat",
@@ -624,21 +456,16 @@ def run(
         "in_conversation": ready,
         "messages": len(lat),
         "messages_per_s": round(len(lat) / span, 1),
-        "latency_ms": {
-            "p50": ms(50),
-            "p90": ms(90),
-            "p99": ms(99),
-            "max": round(lat[-1], 1) if lat else 0.0,
-        },
+        "latency_ms": latency_ms(lat, (50, 90, 99)),
         "acknowledged": len(acked),
         "lost": lost,
         "duplicated": duplicated,
         "unacknowledged_delivered": sum(1 for m in received if m not in acked_set),
-        "errors": dict(errors),
+        "errors": merged(t["errors"] for t in tallies),
         "reconnects": sum(t["reconnects"] for t in tallies),
         "completed": sum(t["completed"] for t in tallies),
-        "server_cpu": round(server_cpu, 2),  # cores (1.0: one core busy all the window)
-        "clients_cpu": round(clients_cpu, 2),
+        "server_cpu": server_cpu,  # cores (1.0: one core busy all the window)
+        "clients_cpu": clients_cpu,
         "goal": {"p99_ms": 100.0},
         "meets_goal": bool(lat) and percentile(lat, 99) < 100.0,
         "ok": ready == chats and lost == 0 and duplicated == 0 and bool(lat),

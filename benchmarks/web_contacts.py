@@ -14,15 +14,26 @@ import argparse
 import asyncio
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from typing import Any
 
-from benchmarks.scenario import bench_main, percentile
-from benchmarks.web_chat import ROOT, TOPIC, Server, _read, _tell, cpu_seconds, profile
+from benchmarks.scenario import bench_main
+from benchmarks.web_harness import (
+    TOPIC,
+    Server,
+    cores,
+    cpu_snapshot,
+    latency_ms,
+    merged,
+    profile,
+    read,
+    shut_down,
+    start_clients,
+    tell,
+)
 
 
 async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -102,60 +113,42 @@ def run(
     load = os.getloadavg()
     try:
         server = Server(tmp, agents, 1)
-        for k in range(procs):
-            proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    "from benchmarks.web_contacts import contacts_child as c;c()",
-                ],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                cwd=ROOT,
-                env={**os.environ, "PYTHONPATH": str(ROOT)},
-            )
-            clients.append(proc)
-            share = concurrency // procs + (k < concurrency % procs)
-            _tell(
-                proc, {"index": k, "base": server.base, "token": server.token, "concurrency": share}
-            )
+        configs = [
+            {
+                "index": k,
+                "base": server.base,
+                "token": server.token,
+                "concurrency": concurrency // procs + (k < concurrency % procs),
+            }
+            for k in range(procs)
+        ]
+        clients = start_clients("benchmarks.web_contacts:contacts_child", configs)
         for p in clients:
-            _read(p, 120)
+            read(p, 120)
         warm = time.monotonic() + 0.5
         window = [warm, warm + warmup, warm + warmup + duration]
         for p in clients:
-            _tell(p, {"window": window})
+            tell(p, {"window": window})
         time.sleep(max(0.0, window[1] - time.monotonic()))
-        cpu0 = [cpu_seconds(server.pid), *(cpu_seconds(p.pid) for p in clients)]
+        cpu0 = cpu_snapshot(server, clients)
         spy = profile(server.pid, duration, profile_to)
         time.sleep(max(0.0, window[2] - time.monotonic()))
-        cpu1 = [cpu_seconds(server.pid), *(cpu_seconds(p.pid) for p in clients)]
+        cpu1 = cpu_snapshot(server, clients)
         load_after = os.getloadavg()
-        tallies = [_read(p, 120) for p in clients]
+        tallies = [read(p, 120) for p in clients]
         if spy is not None:
             spy.wait(60)
         server.stop()  # then the file holds everything that was acknowledged
         stored = _stored_contacts(server.db)
     finally:
-        for p in clients:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
-        if server is not None:
-            server.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+        shut_down(clients, server, tmp)
 
     acked = [c.lstrip("+") for t in tallies for c in t["acked"]]
     counted = sum(1 for t in tallies for c in t["acked"] if not c.startswith("+"))
     lat = sorted(x for t in tallies for x in t["latencies"])
     missing = sum(1 for c in acked if c not in stored)
-    errors: dict[str, int] = {}
-    for t in tallies:
-        for k, v in t["errors"].items():
-            errors[k] = errors.get(k, 0) + v
-
-    def ms(p: float) -> float:
-        return round(percentile(lat, p), 1) if lat else 0.0
+    errors = merged(t["errors"] for t in tallies)
+    server_cpu, clients_cpu = cores(cpu0, cpu1, duration)
 
     rate = counted / duration
     return {
@@ -166,15 +159,13 @@ def run(
         "load_after": [round(x, 2) for x in load_after],
         "contacts": counted,
         "contacts_per_s": round(rate, 1),
-        "latency_ms": {"p50": ms(50), "p99": ms(99), "max": round(lat[-1], 1) if lat else 0.0},
+        "latency_ms": latency_ms(lat),
         "acknowledged": len(acked),
         "stored": len(stored),
         "missing": missing,
         "errors": errors,
-        "server_cpu": round((cpu1[0] - cpu0[0]) / duration, 2),
-        "clients_cpu": round(
-            sum(b - a for a, b in zip(cpu0[1:], cpu1[1:], strict=True)) / duration, 2
-        ),
+        "server_cpu": server_cpu,
+        "clients_cpu": clients_cpu,
         "goal": {"contacts_per_s": 500},
         "meets_goal": rate >= 500,
         "ok": counted > 0 and missing == 0 and not errors,
