@@ -126,6 +126,7 @@ MATRIX: list[tuple[str, str, Any, frozenset[Role] | str]] = [
         {"kind": "article", "content": {"id": "m-1", "title": "T", "lang": "en"}},
         KB_EDITORS,
     ),
+    ("POST", "/api/kb/import", {"text": "version: 1"}, KB_EDITORS),
     ("POST", "/api/kb/items/{kind}/{item_id}/versions/{number}/submit", None, KB_EDITORS),
     (
         "POST",

@@ -53,6 +53,7 @@ STATUS = {
     "kb_invalid_content": 422,
     "kb_publish_blocked": 409,
     "kb_exists": 409,
+    "kb_invalid_file": 422,
     "run_unknown": 404,
     "run_bad_answer": 422,
     "run_ended": 409,
@@ -319,6 +320,37 @@ class KnowledgeService:
             v = self.catalog.propose(content, who, self.clock(), note)
             self.store.save([v])
             return v
+
+    def import_file(self, text: str, fmt: str, who: Actor, note: str) -> list[Version]:
+        """Every article and flow of a whole file (docs/knowledge.md) as new draft versions, or
+        nothing: each problem is raised with its place in the file (``FileProblems``). What the
+        file refers to may be in the file or already published."""
+        from joignable.knowledge.schema import Problem, build, parse
+
+        data, problems = parse(text, fmt)
+        base = None
+        if not problems:
+            with self.lock:
+                merged, sizes = _with_published(data, self._base)
+                base, problems = build(merged)
+            problems = [_in_file(p, sizes, merged) for p in problems]
+        if problems or base is None:
+            raise FileProblems(problems or [Problem("", "empty", "the file holds nothing")])
+        items = [
+            *_from_file(data, "articles", base.articles),
+            *_from_file(data, "flows", base.flows),
+        ]
+        if not items:
+            raise FileProblems([Problem("", "empty", "the file holds no article and no flow")])
+        with self.lock:
+            now = self.clock()
+            versions = [self.catalog.propose(item, who, now, note) for item in items]
+            try:
+                self.store.save(versions)  # one transaction: all or none
+            except sqlite3.Error:
+                self.catalog = self.store.load()  # forget the drafts the store refused
+                raise
+            return versions
 
     def move(
         self, action: str, key: str, number: int, who: Actor, text: str = "", force: bool = False
@@ -891,6 +923,61 @@ class KnowledgeService:
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (r.agent, r.skill, r.kind, r.subject, r.score, r.at),
             )
+
+
+class FileProblems(KbError):
+    """A knowledge file refused: every problem, each with its place in the file."""
+
+    def __init__(self, problems: list[Any]) -> None:
+        shown = "; ".join(str(p) for p in problems[:5])
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        super().__init__(
+            "kb_invalid_file", f"{len(problems)} problem(s), nothing imported: {shown}{more}"
+        )
+        self.problems = problems
+
+
+_SECTIONS = ("articles", "flows")
+
+
+def _with_published(data: Any, published: Base) -> tuple[Any, dict[str, int]]:
+    """The file's data with the published items it does not redefine appended after its own
+    (so the file's places stay as they are): a flow may show an article published already.
+    Also how many items of each section came from the file."""
+    sizes = {s: 0 for s in _SECTIONS}
+    if not isinstance(data, dict) or not all(isinstance(data.get(s, []), list) for s in _SECTIONS):
+        return data, sizes  # malformed: build names it
+    from joignable.knowledge.export import article_data, flow_data
+
+    merged = dict(data)
+    have: dict[str, list[dict[str, Any]]] = {
+        "articles": [article_data(a) for a in published.articles.values()],
+        "flows": [flow_data(f) for f in published.flows.values()],
+    }
+    for section in _SECTIONS:
+        mine = list(data.get(section) or [])
+        ids = {raw.get("id") for raw in mine if isinstance(raw, dict)}
+        sizes[section] = len(mine)
+        merged[section] = mine + [raw for raw in have[section] if raw["id"] not in ids]
+    return merged, sizes
+
+
+def _in_file(p: Any, sizes: dict[str, int], merged: Any) -> Any:
+    """A problem found in a published item appended by ``_with_published`` (a file's change
+    broke it) is named by that item, not by a place the file does not have."""
+    from joignable.knowledge.schema import Problem
+
+    m = re.match(r"(articles|flows)\[(\d+)\]", p.path)
+    if m is None or int(m.group(2)) < sizes[m.group(1)]:
+        return p
+    item = merged[m.group(1)][int(m.group(2))]
+    where = f"published {m.group(1)[:-1]} {item.get('id')!r}" + p.path[m.end() :]
+    return Problem(where, p.code, p.message)
+
+
+def _from_file(data: Any, section: str, built: Mapping[str, Any]) -> list[Any]:
+    """The built items the file itself defined, in its order."""
+    return [built[raw["id"]] for raw in data.get(section) or [] if raw["id"] in built]
 
 
 @functools.cache

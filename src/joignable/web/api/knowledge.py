@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import JSONResponse
 from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
@@ -23,8 +24,15 @@ from joignable.core.errors import UnknownAgent, UnknownContact
 from joignable.knowledge.model import Flow
 from joignable.knowledge.review import Actor, Version
 from joignable.web.auth import GUARD, Perm, Principal, authenticate, require
-from joignable.web.errors import Forbidden
-from joignable.web.kb_service import KbError, KnowledgeService, Run, actor_role, content_data
+from joignable.web.errors import Forbidden, error_body
+from joignable.web.kb_service import (
+    FileProblems,
+    KbError,
+    KnowledgeService,
+    Run,
+    actor_role,
+    content_data,
+)
 from joignable.web.schemas import ID, Body
 from joignable.web.services import Services, Svc
 
@@ -218,6 +226,30 @@ async def create_draft(body: DraftIn, who: Editor, svc: Svc) -> dict[str, Any]:
     k = kb(svc)
     v = await run_in_threadpool(k.propose, body.kind, body.content, actor(who), body.note)
     return version_view(v)
+
+
+MAX_FILE_CHARS = 2_000_000  # a base of a few thousand articles
+
+
+class ImportIn(Body):
+    text: str = Field(min_length=1, max_length=MAX_FILE_CHARS, description="the file, as is")
+    format: Literal["yaml", "json"] = "yaml"
+    note: str = Field("", max_length=2000)
+
+
+@router.post("/import", status_code=201, responses={422: {"description": "kb_invalid_file"}})
+async def import_file(body: ImportIn, who: Publisher, svc: Svc) -> Any:
+    """A whole knowledge file (docs/knowledge.md), every article and flow as a new draft, for
+    review as any other change; experts only. On any problem nothing is imported, and each
+    problem is named with its place in the file (``problems``: path, code, message)."""
+    k = kb(svc)
+    note = body.note or "imported from a file"
+    try:
+        versions = await run_in_threadpool(k.import_file, body.text, body.format, actor(who), note)
+    except FileProblems as e:
+        problems = [{"path": p.path, "code": p.code, "message": p.message} for p in e.problems]
+        return JSONResponse(error_body(e.code, e.message, problems=problems), e.status)
+    return {"imported": len(versions), "versions": [version_view(v, False) for v in versions]}
 
 
 VersionNo = Annotated[int, Path(ge=1, le=1_000_000)]
