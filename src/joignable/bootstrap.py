@@ -82,6 +82,7 @@ def seed_demo(services: Services, seed: int = 1) -> list[Login]:
 
     center, accounts = services.center, services.accounts
     if center.read(lambda e: bool(e.state.queues)) or accounts.user_count():
+        _demo_knowledge(services)
         return []
     center.run("configure", demo.SETTINGS)
     for skill in demo.skills():
@@ -107,6 +108,15 @@ def seed_demo(services: Services, seed: int = 1) -> list[Login]:
     if services.knowledge is not None:
         services.knowledge.seed_demo()  # Fibrelia's articles and flows, published
     return logins
+
+
+def _demo_knowledge(services: Services) -> None:
+    """A demo ledger made before the knowledge base existed gets the demo base now (its catalog
+    is empty; versions are never deleted, so a base emptied by its experts stays so). A ledger
+    of one's own gets nothing: see ``joignable kb import`` in docs/knowledge.md."""
+    audit = services.accounts.audit_log(0, 20)
+    if services.knowledge is not None and any(e.action == "demo.seed" for e in audit):
+        services.knowledge.seed_demo()  # does nothing on a catalog with anything in it
 
 
 def serve(

@@ -105,3 +105,41 @@ def test_searches_links_and_runs_from_many_threads_at_once(folder: Path) -> None
         assert k.analytics().flows["fr-no-internet"].escalated == 80
     finally:
         k.close()
+
+
+def test_a_demo_ledger_from_before_the_knowledge_base_gets_it_when_served(folder: Path) -> None:
+    import dataclasses
+
+    from joignable.bootstrap import open_services, seed_demo
+
+    db = str(folder / "old-demo.db")
+    services = open_services(db, tick_every=0)
+    old = dataclasses.replace(services, knowledge=None)  # as the server was before it
+    assert seed_demo(old)  # the demo organisation, its logins, no knowledge base
+    assert not services.knowledge.catalog.items()  # type: ignore[union-attr]
+    services.close()
+    services = open_services(db, tick_every=0)
+    try:
+        assert seed_demo(services) == []  # no new logins: it is the same organisation
+        k = services.knowledge
+        assert k is not None and "article:fr-reboot-box" in k.catalog.items()
+        assert k.published("flow", "en-no-internet").state == "published"
+        count = len(k.catalog.items())
+        assert seed_demo(services) == [] and len(k.catalog.items()) == count  # once only
+    finally:
+        services.close()
+
+
+def test_a_ledger_of_ones_own_gets_no_demo_knowledge(folder: Path) -> None:
+    from joignable import demo
+    from joignable.bootstrap import open_services, seed_demo
+
+    services = open_services(str(folder / "own.db"), tick_every=0)
+    try:
+        for skill in demo.skills():
+            services.center.run("define_skill", skill, skill.capitalize())
+        services.center.run("configure_queue", demo.queues()[0])
+        assert seed_demo(services) == []
+        assert not services.knowledge.catalog.items()  # type: ignore[union-attr]
+    finally:
+        services.close()
