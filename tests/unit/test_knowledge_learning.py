@@ -5,13 +5,16 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from joignable.knowledge.gate import (
     RecordedPath,
     Reference,
     path_regressions,
     publish_blockers,
 )
-from joignable.knowledge.learning import GapLog, Links, is_gap
+from joignable.knowledge.learning import GAP_WORDINGS, GapLog, Links, is_gap
 from joignable.knowledge.model import Article, Base, Choice, Question
 from joignable.knowledge.review import Actor, Catalog
 from joignable.knowledge.runner import Runner
@@ -148,3 +151,31 @@ def test_publish_is_blocked_when_a_recorded_path_ends_elsewhere() -> None:
     removed = replace(flow, nodes={**flow.nodes, "ask_card": replace(q, choices=q.choices[1:])})
     after = Runner(Base(base.articles, {**base.flows, "card-blocked": removed}))
     assert "not one of the choices" in path_regressions(after, [path])[0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 3)), max_size=120))
+def test_gap_groups_keep_every_count_and_a_bounded_number_of_wordings(
+    picks: list[tuple[int, int]],
+) -> None:
+    # a wording is "box <variant> <suffix>": same stem "box" with many suffixes, so
+    # groups fill up and further wordings have to count for the group's label
+    log = GapLog()
+    for i, (word, extra) in enumerate(picks):
+        found = log.record(f"box internet mot{word}", "fr", [], float(i))
+        assert found is not None and found[1] in found[0].queries
+        if extra:
+            assert log.record(f"zzz{extra} autre", "fr", [], float(i)) is not None
+    groups = log.gaps()
+    assert sum(g.count for g in groups) == len(picks) + sum(1 for _, e in picks if e)
+    assert all(len(g.queries) <= GAP_WORDINGS for g in groups)
+
+
+def test_a_log_that_may_not_start_groups_only_adds_to_open_ones() -> None:
+    log = GapLog()
+    assert log.record("résilier la box internet", "fr", [], 0.0, new_group=False) is None
+    assert log.record("résilier la box internet", "fr", [], 1.0) is not None
+    joined = log.record("résilier box internet vite", "fr", [], 2.0, new_group=False)
+    assert joined is not None and joined[0].count == 2
+    assert log.record("numéro du service client", "fr", [], 3.0, new_group=False) is None
+    assert len(log) == 1

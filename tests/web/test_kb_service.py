@@ -143,3 +143,34 @@ def test_a_ledger_of_ones_own_gets_no_demo_knowledge(folder: Path) -> None:
         assert not services.knowledge.catalog.items()  # type: ignore[union-attr]
     finally:
         services.close()
+
+
+def test_customers_gaps_are_counted_not_piled_up(folder: Path) -> None:
+    from joignable.web.kb_service import CUSTOMER_GAP_GROUPS_PER_HOUR
+
+    now = [1000.0]
+    k = KnowledgeService(str(folder / "gaps.db"), clock=lambda: now[0])
+    try:
+        k.seed_demo()
+        for _ in range(50):  # the same search again and again: one row, counted
+            _, gap, _ = k.search("xqzt vlorp", lang="en", audience="customer")
+            assert gap
+        # many different ones: a bounded number of new groups an hour
+        for i in range(3 * CUSTOMER_GAP_GROUPS_PER_HOUR):
+            assert k.search(f"qq{i}zz ww{i}yy", lang="en", audience="customer")[1]
+        rows = k.db.execute("SELECT query, n FROM kb_gaps").fetchall()
+        assert ("xqzt vlorp", 50) in rows
+        assert len(rows) == CUSTOMER_GAP_GROUPS_PER_HOUR
+        # staff searches are not limited; an hour later customers start groups again
+        assert k.search("ppp1 kkk1", lang="en", audience="agent")[1]
+        now[0] += 3601
+        assert k.search("ppp2 kkk2", lang="en", audience="customer")[1]
+        groups = {g["label"]: g["count"] for g in k.gap_list()}
+        assert groups["xqzt vlorp"] == 50 and {"ppp1 kkk1", "ppp2 kkk2"} <= set(groups)
+    finally:
+        k.close()
+    again = KnowledgeService(str(folder / "gaps.db"))
+    try:  # the counts survive a restart
+        assert {g["label"]: g["count"] for g in again.gap_list()}["xqzt vlorp"] == 50
+    finally:
+        again.close()

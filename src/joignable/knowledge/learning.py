@@ -30,6 +30,9 @@ GAP_COVERAGE = 0.7
 GAP_DENSE = 0.90
 # A gap joins a group when it shares this share of its stems (Jaccard) with one of its wordings.
 GAP_SIMILARITY = 0.5
+# Distinct wordings kept per group: beyond, a new wording counts for the group's most frequent
+# one (what an expert reads is its top ten; memory and rows stay bounded however many come).
+GAP_WORDINGS = 20
 
 
 def is_gap(hits: Sequence[Hit]) -> bool:
@@ -66,28 +69,44 @@ class GapLog:
         self.similarity = similarity
         self._gaps: list[Gap] = []
 
-    def record(self, query: str, lang: Lang, hits: Sequence[Hit], at: float) -> Gap | None:
-        """Keep ``query`` if its search was a gap; the group it joined, or None."""
+    def record(
+        self, query: str, lang: Lang, hits: Sequence[Hit], at: float, *, new_group: bool = True
+    ) -> tuple[Gap, str] | None:
+        """Keep ``query`` if its search was a gap: the group it joined and the wording it was
+        counted under, or None (also when it would start a group and ``new_group`` is False)."""
         if not is_gap(hits) or not query.strip():
             return None
-        return self.add(query, lang, at)
+        return self.add(query, lang, at, new_group=new_group)
 
-    def add(self, query: str, lang: Lang, at: float) -> Gap:
-        """Keep ``query`` as a gap, found so before (a log reloaded from storage)."""
-        stems = frozenset(analyzer(lang).stems(query))
+    def add(
+        self, query: str, lang: Lang, at: float, count: int = 1, *, new_group: bool = True
+    ) -> tuple[Gap, str] | None:
+        """Count ``query`` as a gap ``count`` times (a log reloaded from storage): the group and
+        the wording it was counted under (its own, or the group's most frequent one when the
+        group holds ``GAP_WORDINGS`` already)."""
+        text = query.strip()
+        stems = frozenset(analyzer(lang).stems(text))
 
         def closeness(g: Gap) -> float:
             return max(_jaccard(s, stems) for s in g.stems)
 
         gap = max((g for g in self._gaps if g.lang == lang), key=closeness, default=None)
         if gap is None or closeness(gap) < self.similarity:
+            if not new_group:
+                return None
             gap = Gap(lang, [], first_at=at)
             self._gaps.append(gap)
-        if query.strip() not in gap.queries:
-            gap.stems.append(stems)
-        gap.queries[query.strip()] += 1
-        gap.last_at = at
-        return gap
+        if text not in gap.queries:
+            if len(gap.queries) >= GAP_WORDINGS:
+                text = gap.label()
+            else:
+                gap.stems.append(stems)
+        gap.queries[text] += count
+        gap.last_at = max(gap.last_at, at)
+        return gap, text
+
+    def __len__(self) -> int:
+        return len(self._gaps)
 
     def gaps(self) -> list[Gap]:
         return sorted(self._gaps, key=lambda g: (-g.count, g.first_at))

@@ -43,6 +43,10 @@ log = logging.getLogger("joignable.web.kb")
 SYSTEM = "bootstrap"  # who published the demo base
 MAX_RUNS_IN_MEMORY = 5000  # older runs are read back from the database when asked for
 MAX_PRACTICES = 1000
+# Customers' searches (anyone may search before a chat) start at most this many new gap groups
+# an hour, and none once this many are open; a gap like an open one only adds to its count.
+CUSTOMER_GAP_GROUPS_PER_HOUR = 30
+MAX_OPEN_GAP_GROUPS = 1000
 
 # Every refusal of the knowledge API: a stable code and its HTTP status.
 STATUS = {
@@ -111,7 +115,8 @@ CREATE INDEX IF NOT EXISTS kb_runs_contact ON kb_runs (contact);
 CREATE TABLE IF NOT EXISTS kb_links (
   doc TEXT NOT NULL, query TEXT NOT NULL, contact TEXT, who TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS kb_gaps (
-  query TEXT NOT NULL, lang TEXT NOT NULL, at REAL NOT NULL, done INTEGER NOT NULL DEFAULT 0);
+  query TEXT NOT NULL, lang TEXT NOT NULL, at REAL NOT NULL, done INTEGER NOT NULL DEFAULT 0,
+  n INTEGER NOT NULL DEFAULT 1);
 CREATE TABLE IF NOT EXISTS kb_queries (
   contact TEXT PRIMARY KEY, query TEXT NOT NULL, lang TEXT, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS kb_handovers (
@@ -181,6 +186,9 @@ class KnowledgeService:
         self.db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA busy_timeout=5000")
         self.db.executescript(_SCHEMA)
+        if "n" not in {row[1] for row in self.db.execute("PRAGMA table_info(kb_gaps)")}:
+            self.db.execute("ALTER TABLE kb_gaps ADD COLUMN n INTEGER NOT NULL DEFAULT 1")
+        self._customer_gaps: list[float] = []  # when customers' searches started gap groups
         self.catalog = self.store.load()
         self._links: Links | None = None  # loaded at first use: they import search (bm25s)
         self._gaps: GapLog | None = None
@@ -221,10 +229,10 @@ class KnowledgeService:
 
             gaps = GapLog()
             rows = self.db.execute(
-                "SELECT query, lang, at FROM kb_gaps WHERE done = 0 ORDER BY rowid"
+                "SELECT query, lang, at, n FROM kb_gaps WHERE done = 0 ORDER BY rowid"
             )
-            for query, lang, at in rows:
-                gaps.add(query, lang, at)
+            for query, lang, at, n in rows:
+                gaps.add(query, lang, at, n)
             self._gaps = gaps
         return self._gaps
 
@@ -493,6 +501,7 @@ class KnowledgeService:
     ) -> tuple[list[Hit], bool, str]:
         """The best flows and articles, whether the search was a gap (kept for experts), and
         the language searched."""
+        from joignable.knowledge.learning import is_gap
         from joignable.knowledge.text import detect_language
 
         with self.lock:
@@ -502,12 +511,9 @@ class KnowledgeService:
             hits = index.suggest(query, lang=used, audience=audience, k=k)  # type: ignore[arg-type]
         with self.lock:
             now = self.clock()
-            gap = self.gaps.record(query, used, hits, now) is not None  # type: ignore[arg-type]
+            gap = is_gap(hits) and bool(query.strip())
             if gap:
-                self.db.execute(
-                    "INSERT INTO kb_gaps (query, lang, at) VALUES (?, ?, ?)",
-                    (query.strip(), used, now),
-                )
+                self._gap(query, used, hits, now, audience == "customer")
             if contact is not None and query.strip():
                 self.db.execute(
                     "INSERT INTO kb_queries (contact, query, lang, at) VALUES (?, ?, ?, ?)"
@@ -516,6 +522,31 @@ class KnowledgeService:
                     (contact, query.strip(), used, now),
                 )
         return hits, gap, used
+
+    def _gap(self, query: str, lang: str, hits: list[Hit], now: float, customer: bool) -> None:
+        """Keep a search without a good answer, bounded: one row per wording with its count,
+        and customers start few new groups (``CUSTOMER_GAP_GROUPS_PER_HOUR``)."""
+        recent = [t for t in self._customer_gaps if t > now - 3600]
+        self._customer_gaps = recent
+        allowed = not customer or (
+            len(recent) < CUSTOMER_GAP_GROUPS_PER_HOUR and len(self.gaps) < MAX_OPEN_GAP_GROUPS
+        )
+        groups = len(self.gaps)
+        found = self.gaps.record(query, lang, hits, now, new_group=allowed)  # type: ignore[arg-type]
+        if found is None:
+            return
+        if customer and len(self.gaps) > groups:
+            recent.append(now)
+        text = found[1]
+        counted = self.db.execute(
+            "UPDATE kb_gaps SET n = n + 1, at = ? WHERE rowid = (SELECT rowid FROM kb_gaps"
+            " WHERE query = ? AND lang = ? AND done = 0 LIMIT 1)",
+            (now, text, lang),
+        )
+        if counted.rowcount == 0:
+            self.db.execute(
+                "INSERT INTO kb_gaps (query, lang, at) VALUES (?, ?, ?)", (text, lang, now)
+            )
 
     def item_of(self, key: str) -> Article | Flow:
         kind, ident = split_key(key)
