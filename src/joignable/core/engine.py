@@ -434,8 +434,21 @@ class Engine:
         queue: object = None,
         to_agent: object = None,
     ) -> None:
-        """Hand a contact in conversation to a queue or a named agent, keeping history and place."""
+        """Hand a contact in conversation to a queue or a named agent, keeping history and place.
+        Without an agent (``agent_id`` None): move a waiting contact to another queue, keeping
+        its place by arrival (self-service handing over to the queue its flow names)."""
         now = self._begin()
+        if agent_id is None:
+            contact = self._contact(contact_id)
+            if contact.status is not Status.WAITING:
+                raise er.ContactNotActive(f"{contact.id} is not waiting", contact=contact.id)
+            if queue is None or to_agent is not None:
+                raise er.InvalidInput("a waiting contact moves to a queue only")
+            moved_to = self._queue(queue)
+            if moved_to.id != contact.queue:
+                self._requeue(contact, moved_to.id, "transfer", now)
+                self._dispatch(now)
+            return
         agent = self._agent(agent_id)
         contact = self._contact(contact_id)
         self._connected(agent, contact)
