@@ -45,5 +45,5 @@ def test_every_control_is_labelled_and_both_languages_are_complete(org: Org) -> 
         assert ident is not None and f'for="{ident.group(1)}"' in page, control
     assert "http://" not in page and "https://" not in page
     assert STRINGS["fr"].keys() == STRINGS["en"].keys()
-    for asset in ("/static/kb.js", "/static/kb.css"):
+    for asset in ("/static/kb_common.js", "/static/kb.js", "/static/kb.css"):
         assert TestClient(org.app).get(asset).status_code == 200

@@ -7,18 +7,12 @@
 (function () {
   const t = JSON.parse(document.getElementById("kb-strings").textContent);
   const $ = (id) => document.getElementById(id);
-  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
-  const csrf = document.querySelector('meta[name="csrf-token"]').content;
+  const { el, fill, searcher, showHits } = window.joignableKb;
+  const token = document.querySelector('meta[name="csrf-token"]').content;
+  const call = (method, path, body) => window.joignableKb.call(method, path, body, () => token);
   const main = $("kb");
   const canEdit = main.dataset.canEdit === "true";
   const canPublish = main.dataset.canPublish === "true";
-
-  function el(tag, text, cls) {
-    const node = document.createElement(tag);
-    if (text !== undefined) node.textContent = text;
-    if (cls) node.className = cls;
-    return node;
-  }
 
   function say(text) {
     $("kb-status").textContent = text;
@@ -29,63 +23,33 @@
     $("kb-error").textContent = fill(t.error, { m: err.message });
   }
 
-  async function call(method, path, body) {
-    const headers = { "Content-Type": "application/json" };
-    if (method !== "GET") headers["X-CSRF-Token"] = csrf;
-    const response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const e = (data && data.error) || {};
-      throw new Error(e.message || e.code || String(response.status));
-    }
-    return data;
-  }
-
   // -- search --------------------------------------------------------------------------------
-  let timer = null;
-  let asked = 0;
-
-  async function search() {
-    const q = $("kb-query").value.trim();
-    const list = $("kb-results");
-    if (q.length < 2) {
-      list.replaceChildren();
-      return;
-    }
-    const mine = ++asked;
-    const params = new URLSearchParams({ q, audience: $("kb-audience").value, k: "8" });
-    if ($("kb-lang").value) params.set("lang", $("kb-lang").value);
-    try {
-      const found = await call("GET", `/api/kb/search?${params}`);
-      if (mine !== asked) return; // a later keystroke already asked again
-      list.replaceChildren();
-      if (!found.results.length) list.append(el("li", t.no_result));
-      for (const hit of found.results) {
-        const item = el("li");
-        item.append(el("strong", hit.title), el("span", ` · ${hit.kind} · ${hit.key}`, "meta"));
-        const why = hit.why.map((w) => w.text).join(" · ");
-        item.append(el("small", `${t.why}: ${why}`));
-        list.append(item);
-      }
-    } catch (err) {
-      fail(err);
-    }
-  }
+  const list = $("kb-results");
+  const search = searcher({
+    query: () => $("kb-query").value,
+    list,
+    find(q) {
+      const params = new URLSearchParams({ q, audience: $("kb-audience").value, k: "8" });
+      if ($("kb-lang").value) params.set("lang", $("kb-lang").value);
+      return call("GET", `/api/kb/search?${params}`);
+    },
+    show: (found) =>
+      showHits(list, found.results, {
+        empty: t.no_result,
+        head: (hit) => el("strong", hit.title),
+        meta: (hit) => ` · ${hit.kind} · ${hit.key}`,
+        why: (reasons) => `${t.why}: ${reasons}`,
+        sep: " · ",
+      }),
+    fail,
+  });
 
   $("search-form").addEventListener("submit", (event) => {
     event.preventDefault();
-    search();
+    search.now();
   });
   for (const id of ["kb-query", "kb-lang", "kb-audience"]) {
-    $(id).addEventListener("input", () => {
-      clearTimeout(timer);
-      timer = setTimeout(search, 250);
-    });
+    $(id).addEventListener("input", search.later);
   }
 
   // -- review --------------------------------------------------------------------------------

@@ -8,14 +8,12 @@
 (function () {
   const $ = (id) => document.getElementById(id);
   const t = JSON.parse($("kb-panel-strings").textContent);
-  const fill = (text, values) => text.replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
+  const { el, fill, searcher, showHits } = window.joignableKb;
 
   let contact = null; // the contact open on the desk
   let run = null; // the flow run on screen
   let shown = null; // the article on screen: {key, title}
   const opened = new Map(); // contact -> Map(key -> title): candidates at wrap-up
-  let timer = null;
-  let asked = 0;
 
   function csrf() {
     if (window.joignable && window.joignable.csrf) return window.joignable.csrf();
@@ -27,29 +25,7 @@
     $("kb-panel-status").textContent = text || "";
   }
 
-  async function call(method, path, body) {
-    const headers = { "Content-Type": "application/json" };
-    if (method !== "GET") headers["X-CSRF-Token"] = csrf();
-    const response = await fetch(path, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      credentials: "same-origin",
-    });
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      const e = (data && data.error) || {};
-      throw new Error(e.message || e.code || String(response.status));
-    }
-    return data;
-  }
-
-  function el(tag, text, cls) {
-    const node = document.createElement(tag);
-    if (text !== undefined) node.textContent = text;
-    if (cls) node.className = cls;
-    return node;
-  }
+  const call = (method, path, body) => window.joignableKb.call(method, path, body, csrf);
 
   function remember(key, title) {
     if (!contact) return;
@@ -58,37 +34,35 @@
   }
 
   // -- search ----------------------------------------------------------------------------------
+  const list = $("kb-panel-results");
 
-  async function search() {
-    const q = $("kb-panel-q").value.trim();
-    const list = $("kb-panel-results");
-    if (q.length < 2) {
-      list.replaceChildren();
-      return;
-    }
-    const mine = ++asked;
-    const params = new URLSearchParams({ q, k: "6" });
-    if (contact) params.set("contact_id", contact); // the request is kept with the contact
-    try {
-      const found = await call("GET", `/api/kb/search?${params}`);
-      if (mine !== asked) return; // a later keystroke asked again
-      list.replaceChildren();
-      if (!found.results.length) list.append(el("li", t.none));
-      for (const hit of found.results) {
-        const item = el("li");
-        const open = el("button", hit.title, "link");
-        open.type = "button";
-        open.addEventListener("click", () => openHit(hit));
-        const why = hit.why.map((w) => w.text).join(", ");
-        item.append(open, el("span", ` (${hit.kind === "flow" ? t.flow : t.article})`, "meta"));
-        item.append(el("small", fill(t.why, { why })));
-        list.append(item);
-      }
-      showList();
-    } catch (err) {
-      say(fill(t.error, { m: err.message }));
-    }
+  function opener(hit) {
+    const open = el("button", hit.title, "link");
+    open.type = "button";
+    open.addEventListener("click", () => openHit(hit));
+    return open;
   }
+
+  const search = searcher({
+    query: () => $("kb-panel-q").value,
+    list,
+    find(q) {
+      const params = new URLSearchParams({ q, k: "6" });
+      if (contact) params.set("contact_id", contact); // the request is kept with the contact
+      return call("GET", `/api/kb/search?${params}`);
+    },
+    show(found) {
+      showHits(list, found.results, {
+        empty: t.none,
+        head: opener,
+        meta: (hit) => ` (${hit.kind === "flow" ? t.flow : t.article})`,
+        why: (reasons) => fill(t.why, { why: reasons }),
+        sep: ", ",
+      });
+      showList();
+    },
+    fail: (err) => say(fill(t.error, { m: err.message })),
+  });
 
   function showList() {
     run = null;
@@ -108,8 +82,7 @@
   }
 
   async function openHit(hit) {
-    clearTimeout(timer); // a search still on its way must not replace what is opened
-    asked++;
+    search.cancel(); // a search still on its way must not replace what is opened
     try {
       if (hit.kind === "flow") {
         const body = { flow: hit.id };
@@ -215,7 +188,7 @@
       box.hidden = false;
       if (p.query && !$("kb-panel-q").value) {
         $("kb-panel-q").value = p.query; // pick up where the customer left off
-        search();
+        search.now();
       }
     } catch (err) {
       say(fill(t.error, { m: err.message }));
@@ -248,12 +221,9 @@
 
   $("kb-panel-search").addEventListener("submit", (event) => {
     event.preventDefault();
-    search();
+    search.now();
   });
-  $("kb-panel-q").addEventListener("input", () => {
-    clearTimeout(timer);
-    timer = setTimeout(search, 250);
-  });
+  $("kb-panel-q").addEventListener("input", search.later);
   $("kb-panel-question").addEventListener("submit", (event) => {
     event.preventDefault();
     answer($("kb-panel-input").value);
