@@ -37,27 +37,15 @@ flows:
       reboot: {type: outcome, result: resolved, article: en-reboot-box}
 """
 
-BAD = """
-version: 1
-articles:
-  - id: en-broken
-    lang: en
-flows:
-  - id: en-router-help
-    title: Router help
-    lang: en
-    start: ask
-    nodes:
-      ask:
-        type: question
-        text: New router or old one?
-        fact: router
-        choices:
-          - {label: New, value: new, next: nowhere}
-          - {label: Old, value: old, next: reboot}
-      reboot: {type: outcome, result: resolved, article: en-not-there}
-      lost: {type: outcome, result: resolved}
-"""
+# an article without a title, a choice leading nowhere, an unknown article, an unreachable node
+BAD = (
+    GOOD.replace("    title: Set up the new router\n", "")
+    .replace("next: setup}", "next: nowhere}")
+    .replace(
+        "article: en-reboot-box}",
+        "article: en-not-there}\n      lost: {type: outcome, result: resolved}",
+    )
+)
 
 
 def _keys(org: Org) -> set[str]:
