@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from joignable.core import events as ev
-from joignable.ledger.store import LedgerError, SQLiteStore
+from joignable.ledger.store import SCHEMA_VERSION, LedgerError, SQLiteStore
 
 # Text with what JSON must escape (quotes, backslashes, control and line-separator characters)
 # and what it need not (accents, emoji); times and waits of every magnitude.
@@ -56,10 +56,18 @@ events = st.one_of(
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(batches=st.lists(st.lists(events, min_size=1, max_size=20), min_size=1, max_size=5))
-def test_events_come_back_byte_for_byte(tmp_path: Path, batches: list[list[ev.Event]]) -> None:
+@given(
+    batches=st.lists(st.lists(events, min_size=1, max_size=20), min_size=1, max_size=5),
+    schema=st.sampled_from([1, 2]),
+)
+def test_events_come_back_byte_for_byte(
+    tmp_path: Path, batches: list[list[ev.Event]], schema: int
+) -> None:
     path = tmp_path / f"l{id(batches)}.db"
+    if schema == 1:
+        ledger_of_schema_1(path)
     store = SQLiteStore(path)
+    assert store.schema == schema
     seq, written = 0, []
     for batch in batches:
         pairs = []
@@ -77,6 +85,37 @@ def test_events_come_back_byte_for_byte(tmp_path: Path, batches: list[list[ev.Ev
     assert rows == [(e.at, ev.event_type(e), "blob") for _, e in written]
     store.close()
     path.unlink()
+
+
+def ledger_of_schema_1(path: Path) -> None:
+    """An empty ledger as joignable wrote them before schema 2 (``at`` and ``type`` stored)."""
+    db = sqlite3.connect(path)
+    db.executescript(
+        "CREATE TABLE events (seq INTEGER PRIMARY KEY, at REAL NOT NULL, type TEXT NOT NULL,"
+        " data BLOB NOT NULL);"
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+        "INSERT INTO meta VALUES ('schema_version', '1');"
+    )
+    db.close()
+
+
+def test_new_ledgers_compute_time_and_type_when_read(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "l.db")
+    assert store.schema == SCHEMA_VERSION == 2
+    store.append([(1, ev.OfferAccepted(at=7.5, contact="c", agent="a"))])
+    store.close()
+    db = sqlite3.connect(tmp_path / "l.db")
+    assert db.execute(
+        "SELECT seq, at, type FROM events WHERE type = 'offer_accepted'"
+    ).fetchall() == [(1, 7.5, "offer_accepted")]
+    assert SQLiteStore(tmp_path / "l.db").first_seq_at(7.0) == 1
+
+
+def test_an_unknown_schema_is_refused(tmp_path: Path) -> None:
+    ledger_of_schema_1(tmp_path / "l.db")
+    sqlite3.connect(tmp_path / "l.db", isolation_level=None).execute("UPDATE meta SET value = '9'")
+    with pytest.raises(LedgerError, match="unsupported ledger schema 9"):
+        SQLiteStore(tmp_path / "l.db")
 
 
 def test_a_gap_is_refused_and_nothing_is_written(tmp_path: Path) -> None:
