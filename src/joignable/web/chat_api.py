@@ -127,7 +127,7 @@ def install(app: FastAPI, services: Services) -> None:
     app.state.chat_attendance = attendance
 
 
-def chats(request: Request) -> ChatStore:
+async def chats(request: Request) -> ChatStore:  # async: no hop to the thread pool
     store: ChatStore = request.app.state.chats
     return store
 
@@ -270,7 +270,7 @@ async def start_chat(
     result = await svc.runtime.run(
         "arrive", body.topic, "chat", customer=customer, data={"name": name, "via": "web chat"}
     )
-    token = store.open_chat(result.contact, name, body.topic, body.language)
+    token = await store.start(result.contact, name, body.topic, body.language)
     attendance: Attendance = request.app.state.chat_attendance
     attendance.seen(result.contact, svc.clock())
     out: dict[str, Any] = msgspec.to_builtins(result)
@@ -311,7 +311,7 @@ async def customer_message(
     name = _open_chat(store, contact_id)
     if contact_state(svc, contact_id)["status"] == "ended":
         raise ContactEnded(f"contact {contact_id!r} has ended", contact=contact_id)
-    return message_json(store.append(contact_id, Sender.CUSTOMER, name, body.text))
+    return message_json(await store.post(contact_id, Sender.CUSTOMER, name, body.text))
 
 
 @router.post("/{contact_id}/callback")
@@ -322,7 +322,7 @@ async def customer_callback(
     _open_chat(store, contact_id)
     created = await svc.runtime.run("request_callback", contact_id, body.number.strip())
     if created:
-        store.append(contact_id, Sender.SYSTEM, "", "callback_requested")
+        await store.post(contact_id, Sender.SYSTEM, "", "callback_requested")
     return {"contact": contact_id, "requested": created, **contact_state(svc, contact_id)}
 
 
@@ -336,9 +336,8 @@ async def customer_leave(contact_id: Customer, svc: Svc, store: Chats) -> dict[s
         # answered in between: then a departure in conversation, as below
         with contextlib.suppress(ContactNotActive):
             await svc.runtime.run("abandon", contact_id, "customer_left")
-    # closed first: the message wakes the streams, which then read the chat as closed
-    store.close_chat(contact_id)
-    store.append(contact_id, Sender.SYSTEM, "", "customer_left")
+    # closed with the message that says why: the streams it wakes read the chat as closed
+    await store.post(contact_id, Sender.SYSTEM, "", "customer_left", close=True)
     return {"contact": contact_id, **contact_state(svc, contact_id)}
 
 
@@ -408,7 +407,7 @@ async def agent_message(
         raise UnknownContact(f"contact {contact_id!r} is not a web chat", contact=contact_id)
     if chat.closed_at is not None:
         raise ContactEnded(f"the customer of {contact_id} has left", contact=contact_id)
-    return message_json(store.append(contact_id, Sender.AGENT, name, body.text))
+    return message_json(await store.post(contact_id, Sender.AGENT, name, body.text))
 
 
 @staff_router.get(

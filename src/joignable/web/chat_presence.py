@@ -77,8 +77,7 @@ async def reap_once(
             await services.runtime.run("abandon", contact, "customer_gone")
         except DomainError:  # answered or ended in between: nothing to do
             continue
-        store.close_chat(contact)  # before the message that wakes the streams
-        store.append(contact, Sender.SYSTEM, "", "customer_gone")
+        await store.post(contact, Sender.SYSTEM, "", "customer_gone", close=True)
         reaped.append(contact)
     return reaped
 

@@ -18,11 +18,13 @@ from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
+from joignable.core.engine import Engine
 from joignable.core.errors import DomainError
+from joignable.core.state import Status
 from joignable.web.auth import Perm, authenticate_ws
 from joignable.web.chat_api import contact_state, holder_status, message_json
 from joignable.web.chat_presence import Attendance
-from joignable.web.chat_store import ChatStore
+from joignable.web.chat_store import ChatStore, Message, Sender
 from joignable.web.services import Services
 
 HELLO_SECONDS = 10.0  # to send the token before the stream is closed
@@ -51,59 +53,106 @@ async def _until_closed(websocket: WebSocket) -> None:
             await websocket.receive_text()
 
 
+View = Callable[[], tuple[dict[str, Any] | None, str | None]]
+
+
 async def _follow(
     websocket: WebSocket,
     svc: Services,
     store: ChatStore,
     contact_id: str,
     after: int,
-    view: Callable[[], dict[str, Any] | None],
+    view: View,
 ) -> None:
-    """Send the messages after ``after``, then each new one, and ``view()`` whenever it changes
-    (``None``: the caller may no longer follow this chat, and the stream closes)."""
-    loop = asyncio.get_running_loop()
+    """Send the messages after ``after``, then each new one, and the state from ``view()``
+    whenever it changes; ``view`` also names the queue the contact waits in, if it waits
+    (``None`` for the state: the caller may no longer follow this chat, and the stream closes).
+
+    The stream wakes only for what concerns it: its chat's new messages, pushed from memory once
+    durable; ledger events naming its contact; while it waits, its queue's changes (at most
+    every ``WAITING_REFRESH`` s). It follows before it reads: what lands in between comes twice
+    and is skipped by its seq."""
     wake = asyncio.Event()
+    pushed: list[Message] = []
+    stale = True  # the state must be read again
+    gone = False
 
-    def poke() -> None:  # from whichever thread appended the message
-        loop.call_soon_threadsafe(wake.set)
+    def on_messages(messages: list[Message]) -> None:
+        nonlocal stale
+        pushed.extend(messages)
+        # the chat's closing comes with a system message: the agent's view shows it
+        stale = stale or any(m.sender is Sender.SYSTEM for m in messages)
+        wake.set()
 
-    async def follow_ledger() -> None:
-        while True:
-            await batches.get()
+    def on_event() -> None:
+        nonlocal stale
+        stale = True
+        wake.set()
+
+    async def until_closed() -> None:
+        nonlocal gone
+        try:
+            await _until_closed(websocket)
+        finally:  # however the reading ended, the client is gone
+            gone = True
             wake.set()
 
-    # Watch first, read after: a message or batch that lands in between wakes the loop again.
-    store.watch(contact_id, poke)
-    batches = svc.hub.open()
-    feeder = asyncio.create_task(follow_ledger())
-    gone = asyncio.create_task(_until_closed(websocket))
+    follow_key = store.follow(contact_id, on_messages)
+    event_key = svc.hub.watch_contact(contact_id, on_event)
+    queue: str | None = None
+    queue_key = 0
+    reader = asyncio.create_task(until_closed())
     last = max(0, after)
     sent: dict[str, Any] | None = None
+    state: dict[str, Any] | None = None
     try:
-        while True:
+        pushed[:0] = store.messages(contact_id, last)  # the backlog, before anything pushed
+        while not gone:
             wake.clear()
-            state = view()
-            if state is None:
-                await websocket.close(code=4403, reason="forbidden")
-                return
-            for m in store.messages(contact_id, last):
+            if stale:
+                stale = False
+                state, waits_in = view()
+                if state is None:
+                    await websocket.close(code=4403, reason="forbidden")
+                    return
+                if waits_in != queue:
+                    if queue is not None:
+                        svc.hub.unwatch(queue_key, queue=queue)
+                    queue = waits_in
+                    if queue is not None:
+                        queue_key = svc.hub.watch_queue(queue, on_event)
+            messages, pushed[:] = list(pushed), []
+            for m in messages:
+                if m.seq <= last:
+                    continue
+                if m.seq > last + 1:  # missed (never expected): read from the store
+                    for found in store.messages(contact_id, last):
+                        last = found.seq
+                        await websocket.send_json(_message(found))
+                    continue
                 last = m.seq
-                await websocket.send_json({"type": "message", "message": message_json(m)})
+                await websocket.send_json(_message(m))
             if state != sent:
                 sent = state
                 await websocket.send_json({"type": "state", "state": state})
-            woken = asyncio.create_task(wake.wait())
-            done, _ = await asyncio.wait({woken, gone}, return_when=asyncio.FIRST_COMPLETED)
-            if gone in done:
-                woken.cancel()
-                return
+            await wake.wait()
     except WebSocketDisconnect:
         return
     finally:
-        store.unwatch(contact_id, poke)
-        svc.hub.close(batches)
-        for task in (feeder, gone):
-            task.cancel()
+        store.unfollow(contact_id, follow_key)
+        svc.hub.unwatch(event_key, contact=contact_id)
+        if queue is not None:
+            svc.hub.unwatch(queue_key, queue=queue)
+        reader.cancel()
+
+
+def _message(m: Message) -> dict[str, Any]:
+    return {"type": "message", "message": message_json(m)}
+
+
+def _waiting_queue(engine: Engine, contact_id: str) -> str | None:
+    c = engine.state.contacts.get(contact_id)
+    return c.queue if c is not None and c.status is Status.WAITING else None
 
 
 @router.websocket("/chat/{contact_id}/stream")
@@ -120,9 +169,12 @@ async def chat_stream(websocket: WebSocket, contact_id: str, after: int = 0) -> 
     attendance: Attendance = websocket.app.state.chat_attendance
     attendance.opened(contact_id, svc.clock())  # an open stream is a customer still there
     try:
-        await _follow(
-            websocket, svc, store, contact_id, after, lambda: contact_state(svc, contact_id)
-        )
+
+        def view() -> tuple[dict[str, Any] | None, str | None]:
+            queue = svc.center.read(functools.partial(_waiting_queue, contact_id=contact_id))
+            return contact_state(svc, contact_id), queue
+
+        await _follow(websocket, svc, store, contact_id, after, view)
     finally:
         attendance.closed(contact_id, svc.clock())
 
@@ -146,16 +198,17 @@ async def agent_chat_stream(
         await websocket.close(code=4403, reason="forbidden")
         return
 
-    def view() -> dict[str, Any] | None:
+    def view() -> tuple[dict[str, Any] | None, str | None]:
         status: str | None = svc.center.read(
             functools.partial(holder_status, agent_id=agent_id, contact_id=contact_id)
         )
         if status is None:
-            return None
+            return None, None
         chat = store.chat(contact_id)
-        return {"status": status, "customer_left": chat is not None and chat.closed_at is not None}
+        left = chat is not None and chat.closed_at is not None
+        return {"status": status, "customer_left": left}, None
 
-    if view() is None:
+    if view()[0] is None:
         await websocket.close(code=4403, reason="forbidden")
         return
     await websocket.accept()

@@ -16,14 +16,9 @@ from typing import Any
 from joignable.center import Center, CenterStopped
 from joignable.core import events as ev
 from joignable.core.errors import DomainError
+from joignable.web.wakeups import Wakeups
 
 DURABLE_TIMEOUT = 30.0  # as Center.wait_durable: past it the center is as good as stopped
-
-
-def _resolve(futures: list[asyncio.Future[None]]) -> None:
-    for fut in futures:
-        if not fut.done():
-            fut.set_result(None)
 
 
 class AsyncCenter:
@@ -39,16 +34,12 @@ class AsyncCenter:
     def _on_durable(self, batch: list[tuple[int, ev.Event]]) -> None:
         """In the writer thread, after each stored batch: wake the requests it made durable."""
         durable = batch[-1][0]
-        ready: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
+        wake = Wakeups()  # one wake-up per loop, not per request
         with self._lock:
             while self._waiters and self._waiters[0][0] <= durable:
                 _, _, loop, fut = heapq.heappop(self._waiters)
-                ready.setdefault(loop, []).append(fut)
-        # One wake-up per loop, not per request: each call_soon_threadsafe writes to the
-        # loop's self-pipe, and a group commit answers hundreds of requests at once.
-        for loop, futures in ready.items():
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(_resolve, futures)
+                wake.resolve(loop, fut)
+        wake.send()
 
     async def wait_durable(self, seq: int) -> None:
         center = self.center

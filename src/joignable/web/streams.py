@@ -17,7 +17,11 @@ their own ``chat_id`` (increasing across all chats): ``?chat_after=ID`` first se
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import math
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -38,30 +42,141 @@ CHAT_PAGE = 500
 Pair = tuple[int, ev.Event]
 
 
+# A waiting customer's place in line and estimate move with its queue: its stream is woken at
+# most this often for the queue's changes (its own contact's events wake it at once).
+WAITING_REFRESH = 0.5
+EVERY_QUEUE = "*"  # in ``Batch.queues``: an event that may move any queue's estimates
+
+
+class _Fanout:
+    """The streams of one event loop, touched on that loop only: full feeds (filtered by agent
+    or not), watchers of one contact's events, and waiting customers' watchers per queue."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.feeds: dict[int, tuple[str | None, Callable[[list[Pair]], None]]] = {}
+        self.contacts: dict[str, dict[int, Callable[[], None]]] = {}
+        self.queues: dict[str, dict[int, Callable[[], None]]] = {}
+        self.stale: set[str] = set()  # queues changed since the waiting watchers were woken
+        self.refresh: asyncio.TimerHandle | None = None
+        self.refreshed = -math.inf
+
+    def deliver(self, batch: Batch) -> None:
+        for agent, deliver in list(self.feeds.values()):
+            if agent is None:
+                deliver(batch.pairs)
+            elif (mine := batch.by_agent.get(agent)) is not None:
+                deliver(mine)
+        for contact in batch.contacts:
+            for wake in list(self.contacts.get(contact, {}).values()):
+                wake()
+        if self.queues and batch.queues:
+            self.stale |= batch.queues
+            if self.refresh is None:
+                delay = max(0.0, self.refreshed + WAITING_REFRESH - self.loop.time())
+                self.refresh = self.loop.call_later(delay, self._refresh)
+
+    def _refresh(self) -> None:
+        self.refresh = None
+        self.refreshed = self.loop.time()
+        stale, self.stale = self.stale, set()
+        names = self.queues.keys() if EVERY_QUEUE in stale else stale & self.queues.keys()
+        for queue in list(names):
+            for wake in list(self.queues.get(queue, {}).values()):
+                wake()
+
+
+class Batch:
+    """A durable batch as the streams need it, worked out once in the writer thread: the events
+    naming each agent, the contacts named, and the queues whose waiting lines may have moved."""
+
+    __slots__ = ("pairs", "by_agent", "contacts", "queues")
+
+    def __init__(self, pairs: list[Pair], queue_of: dict[str, str]) -> None:
+        self.pairs = pairs
+        self.by_agent: dict[str, list[Pair]] = {}
+        self.contacts: set[str] = set()
+        queues: set[str] = set()
+        for pair in pairs:
+            e = pair[1]
+            agent = getattr(e, "agent", None)
+            if isinstance(agent, str):
+                self.by_agent.setdefault(agent, []).append(pair)
+            contact = getattr(e, "contact", None)
+            if isinstance(contact, str):
+                self.contacts.add(contact)
+                if isinstance(e, ev.ContactArrived | ev.ContactRequeued):
+                    queue_of[contact] = e.queue
+                # unknown: a contact from before this process, or one ended (a wrap-up's end
+                # frees its agent)
+                queues.add(queue_of.get(contact, EVERY_QUEUE))
+                if isinstance(e, ev.ContactEnded):
+                    queue_of.pop(contact, None)
+            else:  # presence, configuration, settings: any estimate may change
+                queues.add(EVERY_QUEUE)
+        self.queues = frozenset(queues)
+
+
 class Hub:
-    """Fans durable batches out to the connected streams (each one an asyncio queue)."""
+    """Fans durable batches out to the connected streams: one wake-up per event loop per
+    batch, and each stream only learns of what concerns it."""
 
     def __init__(self, center: Center) -> None:
         self._lock = threading.Lock()
-        self._queues: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[list[Pair]]]] = []
+        self._loops: dict[asyncio.AbstractEventLoop, _Fanout] = {}
+        self._queue_of: dict[str, str] = {}  # open contacts' queues (the writer thread's)
+        self._keys = itertools.count(1)
         center.subscribe(self._on_batch)
 
-    def _on_batch(self, batch: list[Pair]) -> None:
+    def _on_batch(self, pairs: list[Pair]) -> None:
+        batch = Batch(pairs, self._queue_of)
         with self._lock:
-            targets = list(self._queues)
-        for loop, queue in targets:
-            if not loop.is_closed():
-                loop.call_soon_threadsafe(queue.put_nowait, batch)
+            for loop in [lp for lp in self._loops if lp.is_closed()]:
+                del self._loops[loop]
+            targets = list(self._loops.values())
+        for fan in targets:
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                fan.loop.call_soon_threadsafe(fan.deliver, batch)
 
-    def open(self) -> asyncio.Queue[list[Pair]]:
-        queue: asyncio.Queue[list[Pair]] = asyncio.Queue()
+    def _here(self) -> _Fanout:
+        loop = asyncio.get_running_loop()
         with self._lock:
-            self._queues.append((asyncio.get_running_loop(), queue))
-        return queue
+            fan = self._loops.get(loop)
+            if fan is None:
+                fan = self._loops[loop] = _Fanout(loop)
+        return fan
 
-    def close(self, queue: asyncio.Queue[list[Pair]]) -> None:
-        with self._lock:
-            self._queues = [(lp, q) for lp, q in self._queues if q is not queue]
+    def follow(self, deliver: Callable[[list[Pair]], None], agent: str | None = None) -> int:
+        """Call ``deliver(pairs)`` on the running loop with each durable batch (only the events
+        naming ``agent``, if given, and not at all when none does). Returns the key to
+        ``unfollow`` with."""
+        key = next(self._keys)
+        self._here().feeds[key] = (agent, deliver)
+        return key
+
+    def unfollow(self, key: int) -> None:
+        self._here().feeds.pop(key, None)
+
+    def watch_contact(self, contact: str, wake: Callable[[], None]) -> int:
+        """Call ``wake()`` on the running loop after each durable batch naming ``contact``."""
+        key = next(self._keys)
+        self._here().contacts.setdefault(contact, {})[key] = wake
+        return key
+
+    def watch_queue(self, queue: str, wake: Callable[[], None]) -> int:
+        """Call ``wake()`` on the running loop, at most every ``WAITING_REFRESH`` seconds, after
+        batches that may move ``queue``'s waiting line or estimates."""
+        key = next(self._keys)
+        self._here().queues.setdefault(queue, {})[key] = wake
+        return key
+
+    def unwatch(self, key: int, contact: str | None = None, queue: str | None = None) -> None:
+        fan = self._here()
+        for table, name in ((fan.contacts, contact), (fan.queues, queue)):
+            if name is not None and (found := table.get(name)) is not None:
+                found.pop(key, None)
+                if not found:
+                    del table[name]
 
 
 def _visible(principal: Principal, event: ev.Event) -> bool:
@@ -124,25 +239,23 @@ async def stream(
         await websocket.close(code=4403, reason="forbidden")
         return
     await websocket.accept()
-    loop = asyncio.get_running_loop()
     inbox: asyncio.Queue[tuple[str, Any]] = asyncio.Queue()
     store: ChatStore | None = getattr(websocket.app.state, "chats", None)
     wanted = chats or chat_after is not None
     if not (wanted and _sees_chats(principal)):
         store = None
+    # A wallboard gets every batch; an agent only the events naming it (``_visible``).
+    agent = None if Perm.STATS_READ in principal.permissions else principal.agent_id
 
-    def on_message(chat_id: int, contact: str, message: Message) -> None:  # appending thread
-        loop.call_soon_threadsafe(inbox.put_nowait, ("chat", (chat_id, contact, message)))
+    def on_batch(pairs: list[Pair]) -> None:
+        inbox.put_nowait(("ledger", pairs))
 
-    async def forward() -> None:
-        while True:
-            inbox.put_nowait(("ledger", await queue.get()))
+    def on_messages(new: list[tuple[int, str, Message]]) -> None:
+        inbox.put_nowait(("chat", new))
 
     # Both live feeds open before their backlogs are read: nothing falls between the two.
-    queue = svc.hub.open()
-    if store is not None:
-        store.watch_all(on_message)
-    feeder = asyncio.create_task(forward())
+    key = svc.hub.follow(on_batch, agent)
+    chat_key = store.follow_all(on_messages) if store is not None else None
     last = max(0, after)
     try:
         last_chat = 0
@@ -160,23 +273,23 @@ async def stream(
                             if _visible(principal, event):
                                 await websocket.send_json(_message(seq, event))
                     continue
-                chat_id, contact, message = item
-                if chat_id > last_chat:
-                    last_chat = chat_id
-                    if _chat_visible(svc, principal, contact):
-                        await websocket.send_json(_chat_message(chat_id, contact, message))
+                for chat_id, contact, message in item:
+                    if chat_id > last_chat:
+                        last_chat = chat_id
+                        if _chat_visible(svc, principal, contact):
+                            await websocket.send_json(_chat_message(chat_id, contact, message))
             items = []
             if catching_up and store is not None:
                 # the messages written before this stream: from the store, a page at a time
                 page = store.messages_since(last_chat, CHAT_PAGE)
                 catching_up = len(page) == CHAT_PAGE
-                items = [("chat", m) for m in page]
+                if page:
+                    items = [("chat", page)]
             if not items:
                 items = [await inbox.get()]
     except WebSocketDisconnect:
         pass
     finally:
-        feeder.cancel()
-        svc.hub.close(queue)
-        if store is not None:
-            store.unwatch_all(on_message)
+        svc.hub.unfollow(key)
+        if store is not None and chat_key is not None:
+            store.unfollow_all(chat_key)
