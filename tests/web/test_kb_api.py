@@ -384,6 +384,41 @@ def test_a_customer_hands_over_and_the_agent_sees_the_path(org: Org) -> None:
     assert org.clients[K].get(f"/api/kb/contacts/{me.contact}").status_code == 403
 
 
+def test_a_flow_handing_over_to_another_queue_moves_the_waiting_contact(org: Org) -> None:
+    me = ChatCustomer(org, topic="billing")  # the topic picked: billing
+    later = ChatCustomer(org, topic="tech")  # arrives after, in the queue the flow names
+
+    def where(contact: str) -> tuple[str, float, int]:
+        def read(e: Any) -> tuple[str, float, int]:
+            c = e.state.contacts[contact]
+            return c.queue, c.rank_time, e.estimate(contact).position
+
+        return org.services.center.read(read)  # type: ignore[no-any-return]
+
+    _, arrived, _ = where(me.contact)
+    run = me.kb("POST", "/runs", {"flow": "en-no-internet"}).json()
+    run = me.kb("POST", f"/runs/{run['run']}/answer", {"value": "off"}).json()
+    run = me.kb("POST", f"/runs/{run['run']}/answer", {"value": False}).json()
+    assert run["ended"] and run["handover"]["queue"] == "tech", run
+    r = me.kb("POST", "/handover", {"run": run["run"]})
+    assert r.status_code == 200, r.text
+    packet = r.json()["handover"]
+    assert packet["queue"] == "tech" and packet["moved"] is True
+    assert r.json()["status"] == "waiting"
+    # moved by the engine's transfer, keeping its place by arrival: ahead of the later one
+    queue, rank, position = where(me.contact)
+    assert queue == "tech" and rank == arrived
+    assert position < where(later.contact)[2]
+    history = org.services.center.read(lambda e: e.state.contacts[me.contact].history)
+    assert history[-1][1:] == ("transfer", "tech")
+    # the agent sees the path with it
+    seen = org.clients[G].get(f"/api/kb/contacts/{me.contact}").json()["handover"]
+    assert [a["answer"] for a in seen["answered"]] == ["Off", "No"] and seen["ended"]
+    # handing over again changes nothing: it is in that queue already
+    again = me.kb("POST", "/handover", {"run": run["run"]}).json()
+    assert "moved" not in again["handover"] and where(me.contact)[0] == "tech"
+
+
 def test_the_base_and_its_learning_survive_a_restart(org: Org) -> None:
     agent, expert = org.clients[G], org.clients[K]
     contact = _contact(org)

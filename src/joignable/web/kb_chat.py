@@ -16,12 +16,13 @@ any chat counts as a deflected run in the knowledge analytics: there is no conta
 from __future__ import annotations
 
 import contextlib
+import logging
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request
 from pydantic import Field
 
-from joignable.core.errors import ContactEnded, ContactNotActive
+from joignable.core.errors import ContactEnded, ContactNotActive, DomainError
 from joignable.web.api.knowledge import contact_facts, kb, search_view, version_view
 from joignable.web.chat_api import Chats, Customer, StartLimiter, contact_state
 from joignable.web.chat_store import Sender
@@ -29,6 +30,7 @@ from joignable.web.kb_service import KbError, KnowledgeService, Run
 from joignable.web.schemas import ID, Body
 from joignable.web.services import Svc
 
+log = logging.getLogger("joignable.web.kb")
 router = APIRouter(prefix="/chat/{contact_id}/kb", tags=["self-service"])
 public_router = APIRouter(prefix="/kb/public", tags=["self-service"])
 
@@ -189,8 +191,25 @@ async def handover(
         raise ContactNotActive(f"contact {contact_id!r} is {status}", contact=contact_id)
     queue = svc.center.read(lambda e: e.state.contacts[contact_id].queue)
     packet = k.hand_over(contact_id, run, queue)
+    if status == "waiting" and packet["queue"] not in (None, queue):
+        await _move_to(svc, contact_id, packet)
     store.append(contact_id, Sender.SYSTEM, "", "kb_handover")
     return {"contact": contact_id, "handover": packet, **contact_state(svc, contact_id)}
+
+
+async def _move_to(svc: Any, contact_id: str, packet: dict[str, Any]) -> None:
+    """A hand-over node names its queue: the waiting contact moves there through the engine's
+    transfer, keeping its place by arrival. A queue the center does not have (a flow written
+    for another organisation), or a contact offered meanwhile, stays where it is: the packet
+    says so (``moved``), and the agent who takes it sees the path all the same."""
+    try:
+        await svc.runtime.run("transfer", None, contact_id, packet["queue"])
+    except DomainError as e:
+        packet["moved"] = False
+        packet["not_moved"] = e.message
+        log.warning("hand-over of %s to %s: %s", contact_id, packet["queue"], e.message)
+    else:
+        packet["moved"] = True
 
 
 # -- before a chat -------------------------------------------------------------------------------
