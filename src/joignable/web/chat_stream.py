@@ -3,8 +3,9 @@
 The client opens ``/api/chat/{contact}/stream?after=SEQ`` and sends ``{"token": "jgc_..."}``
 first (a secret in the URL would end up in access logs). It then receives every message after
 ``SEQ`` (``{"type": "message", "message": {...}}``) and the contact's state whenever it changes
-(``{"type": "state", "state": {...}}``): a new message wakes the stream at once, and so does
-every durable ledger batch, since someone ahead leaving or being answered moves the customer up.
+(``{"type": "state", "state": {...}}``): a new message is pushed at once (from memory, once
+durable), the contact's own events wake the stream, and while it waits so do its queue's (someone
+ahead leaving or being answered moves the customer up), at most every ``WAITING_REFRESH`` s.
 A client that reconnects with the last seq it saw misses and repeats nothing.
 """
 
