@@ -37,7 +37,8 @@ class Services:
             fn()
 
 
-def services(request: Request) -> Services:
+async def services(request: Request) -> Services:
+    # async: a plain ``def`` dependency runs in FastAPI's thread pool, a thread hop per request
     found: Services = request.app.state.services
     return found
 
