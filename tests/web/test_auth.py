@@ -201,3 +201,41 @@ def test_a_tokens_last_use_is_kept_to_the_minute(org: Org) -> None:
     now[0] += 1
     assert client.get("/api/stats/live", headers=headers).status_code == 200
     assert last_use() == 2_000_000.0 + LAST_USE_PRECISION
+
+
+def test_a_token_is_looked_up_in_the_table_once_then_in_memory(org: Org) -> None:
+    """Each API call must not cost a query on the event loop; revoking still takes effect at
+    the next call."""
+    secret, info = org.token("stats:read")
+    lookups: list[str] = []
+    org.services.accounts.db.set_trace_callback(
+        lambda sql: lookups.append(sql) if "FROM api_tokens WHERE secret_hash" in sql else None
+    )
+    client = with_token(org.app, secret)
+    for _ in range(3):
+        assert client.get("/api/stats/live").status_code == 200
+    assert len(lookups) == 1
+    assert org.admin.delete(f"/api/tokens/{info['id']}").status_code == 200
+    r = client.get("/api/stats/live")
+    assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
+
+
+def test_a_token_revoked_while_it_is_looked_up_is_not_kept(
+    org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lookup read the token live, a revocation landed before it was kept in memory: that
+    call may pass (it was valid when read), the next must not."""
+    accounts = org.services.accounts
+    secret, info = org.token("stats:read")
+    query = accounts._query
+
+    def query_then_revoke(sql: str, args: tuple[object, ...] = ()) -> list[tuple[object, ...]]:
+        rows = query(sql, args)
+        if "secret_hash" in sql:
+            monkeypatch.setattr(accounts, "_query", query)
+            accounts.revoke_token(info["id"])
+        return rows
+
+    monkeypatch.setattr(accounts, "_query", query_then_revoke)
+    assert accounts.token_for_secret(secret) is not None
+    assert accounts.token_for_secret(secret) is None

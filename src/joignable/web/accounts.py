@@ -236,6 +236,7 @@ def _user(row: tuple[Any, ...]) -> User:
 _USER_COLUMNS = "username, role, name, agent_id, active, created_at"
 _TOKEN_COLUMNS = "id, name, scopes, created_at, created_by, revoked_at, last_used_at"
 LAST_USE_PRECISION = 60.0  # seconds: a token's last use is recorded at most once a minute
+MAX_CACHED_TOKENS = 10_000  # live tokens kept in memory (beyond, forgotten and found again)
 
 
 def _token(row: tuple[Any, ...]) -> Token:
@@ -271,6 +272,9 @@ class Accounts:
         # Verified against when the user does not exist, so a login takes as long either way.
         self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
         self.throttle = LoginThrottle(clock)
+        self._live_tokens: dict[str, Token] = {}  # by the secret's digest (token_for_secret)
+        self._tokens_lock = threading.Lock()
+        self._tokens_epoch = 0  # counts revocations
 
     def close(self) -> None:
         self.db.close()
@@ -412,21 +416,38 @@ class Accounts:
             "UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
             (self.clock(), tid),
         )
+        with self._tokens_lock:  # rare: the next calls find the live ones in the table again
+            self._tokens_epoch += 1
+            self._live_tokens.clear()
         return self.token(tid)
 
     def token_for_secret(self, secret: str) -> Token | None:
-        rows = self._query(
-            f"SELECT {_TOKEN_COLUMNS} FROM api_tokens WHERE secret_hash = ? AND revoked_at IS NULL",
-            (_digest(secret),),
-        )
-        if not rows:
-            return None
-        token = _token(rows[0])
+        """The live token whose secret this is. Found once in the table, then in memory: an
+        integration calls many times a second, and each query took the event loop's time
+        (revoking goes through ``revoke_token``, which forgets them all)."""
+        digest = _digest(secret)
+        token = self._live_tokens.get(digest)
+        if token is None:
+            epoch = self._tokens_epoch
+            rows = self._query(
+                f"SELECT {_TOKEN_COLUMNS} FROM api_tokens"
+                " WHERE secret_hash = ? AND revoked_at IS NULL",
+                (digest,),
+            )
+            if not rows:
+                return None
+            token = _token(rows[0])
+            with self._tokens_lock:  # not if a revocation came in since the query
+                if epoch == self._tokens_epoch:
+                    if len(self._live_tokens) >= MAX_CACHED_TOKENS:
+                        self._live_tokens.clear()
+                    self._live_tokens[digest] = token
         # The last use is kept to the minute: writing it at every request cost a durable write
         # (an fsync) per API call, and an integration makes many a second.
         now = self.clock()
         if token.last_used_at is None or now - token.last_used_at >= LAST_USE_PRECISION:
             self._write("UPDATE api_tokens SET last_used_at = ? WHERE id = ?", (now, token.id))
+            token.last_used_at = now
         return token
 
     # -- wrap-up codes -----------------------------------------------------------------------
