@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, WebSocket
 from fastapi.security import APIKeyCookie, HTTPBearer
 
-from joignable.web.accounts import Role, Token, User
+from joignable.web.accounts import MAX_CACHED_TOKENS, Role, Token, User
 from joignable.web.errors import CsrfFailed, Forbidden, Unauthenticated
 
 SESSION_COOKIE = "joignable_session"
@@ -71,9 +71,24 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 # with a person who can be held to account in the audit log.
 TOKEN_SCOPES = frozenset(Perm) - {Perm.USERS_MANAGE, Perm.TOKENS_MANAGE, Perm.AGENT_SELF}
 
+
+class _BearerDoc(HTTPBearer):
+    async def __call__(self) -> None:  # type: ignore[override]
+        return None  # ``authenticate`` reads the header: parsing it here too cost every request
+
+
+class _CookieDoc(APIKeyCookie):
+    async def __call__(self) -> None:  # type: ignore[override]
+        return None
+
+
 # Documented in the OpenAPI spec; read by hand below (a wrong scheme must not fall through).
-_bearer = HTTPBearer(auto_error=False, description="an API token (jgn_...)")
-_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="a login session")
+_bearer = _BearerDoc(
+    auto_error=False, description="an API token (jgn_...)", scheme_name="HTTPBearer"
+)
+_cookie = _CookieDoc(
+    name=SESSION_COOKIE, auto_error=False, description="a login session", scheme_name="APIKeyCookie"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +105,17 @@ class Principal:
 
     @staticmethod
     def of_token(token: Token) -> Principal:
-        perms = frozenset(Perm(s) for s in token.scopes if s in TOKEN_SCOPES)
-        return Principal(f"token:{token.id}", perms, token=token.id)
+        found = _TOKEN_PRINCIPALS.get(token.id)  # a token's scopes never change
+        if found is None:
+            perms = frozenset(Perm(s) for s in token.scopes if s in TOKEN_SCOPES)
+            found = Principal(f"token:{token.id}", perms, token=token.id)
+            if len(_TOKEN_PRINCIPALS) >= MAX_CACHED_TOKENS:
+                _TOKEN_PRINCIPALS.clear()
+            _TOKEN_PRINCIPALS[token.id] = found
+        return found
+
+
+_TOKEN_PRINCIPALS: dict[str, Principal] = {}  # by token id: built once, not at every request
 
 
 async def authenticate(
