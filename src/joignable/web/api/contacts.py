@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import StreamingResponse
 
 from joignable.core.engine import Engine
@@ -14,7 +14,7 @@ from joignable.core.errors import UnknownContact
 from joignable.core.state import Status
 from joignable.web.auth import Perm, require
 from joignable.web.projections import ContactRecord, csv_rows
-from joignable.web.schemas import CallbackIn, ContactIn, ScheduleIn
+from joignable.web.schemas import CallbackIn, ContactIn, ScheduleIn, msgspec_response
 from joignable.web.services import Svc
 
 router = APIRouter(tags=["contacts"])
@@ -22,8 +22,8 @@ WRITE = [Depends(require(Perm.CONTACTS_WRITE))]
 READ = [Depends(require(Perm.CONTACTS_READ))]
 
 
-@router.post("/contacts", status_code=201, dependencies=WRITE)
-async def create_contact(body: ContactIn, svc: Svc) -> dict[str, Any]:
+@router.post("/contacts", status_code=201, dependencies=WRITE, response_model=dict[str, Any])
+async def create_contact(body: ContactIn, svc: Svc) -> Response:
     """A customer contact arrives from a channel. The answer says what happened (queued with an
     estimated wait and its explanation, offered at once, or why not: closed, full)."""
     result = await svc.runtime.run(
@@ -36,7 +36,7 @@ async def create_contact(body: ContactIn, svc: Svc) -> dict[str, Any]:
         callback_number=body.callback_number,
         data=body.data,
     )
-    return msgspec.to_builtins(result)  # type: ignore[no-any-return]
+    return msgspec_response(result, 201)
 
 
 @router.post("/callbacks", status_code=201, dependencies=WRITE)
