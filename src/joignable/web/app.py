@@ -53,12 +53,14 @@ def _guarded(route: APIRoute) -> bool:
     return False
 
 
+# Matched in this order, route by route: the channels' and agents' routes, the most called,
+# come first (24 routes ahead of POST /api/contacts took a tenth of its server time).
 ROUTERS = (
+    contacts.router,
+    agents.router,
     session.router,
     config.router,
     admin.router,
-    contacts.router,
-    agents.router,
     planning_api.router,
     stats.router,
     alerts_api.router,
