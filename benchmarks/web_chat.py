@@ -2,8 +2,9 @@
 
 A server process runs the app as ``joignable serve`` does (uvicorn, the same settings) on a
 fresh SQLite ledger, seeded with one chat queue and ``agents`` agents (each a user of role agent,
-taking up to ``capacity`` chats at once). Client processes (asyncio, httpx for HTTP, websockets
-for the streams) then do what the pages and desktops do:
+taking up to ``capacity`` chats at once). Client processes (asyncio; POSTs on a light HTTP/1.1
+client, ``web_harness.HttpPool``, since httpx costs about 8 ms of CPU a request; httpx for logins
+and chat starts; websockets for the streams) then do what the pages and desktops do:
 
 - each agent logs in (a session cookie and its CSRF token), opens its stream (``/api/stream``),
   sets itself available, accepts every offer that stream brings, follows each chat it holds on
@@ -39,6 +40,7 @@ from benchmarks.scenario import bench_main, percentile
 from benchmarks.web_harness import (
     PASSWORD,
     TOPIC,
+    HttpPool,
     Server,
     cores,
     cpu_snapshot,
@@ -55,6 +57,14 @@ STARTS_PER_ADDRESS = 15  # under the server's 20 chat starts a minute per addres
 
 
 # -- the client processes ----------------------------------------------------------------------
+
+
+def error_code(answer: bytes) -> str:
+    """The error code of an error answer ("" if it has none)."""
+    try:
+        return str(json.loads(answer)["error"]["code"])
+    except (ValueError, KeyError, TypeError):
+        return ""
 
 
 class Tally:
@@ -106,6 +116,7 @@ async def _client(cfg: dict[str, Any]) -> None:
         max_connections=cfg["connections"], max_keepalive_connections=None, keepalive_expiry=2.0
     )
     http = httpx.AsyncClient(base_url=base, limits=limits, timeout=120)
+    fast = HttpPool(base, cfg["connections"])
     go = asyncio.Event()
     leave = asyncio.Event()
     tasks: set[asyncio.Task[Any]] = set()
@@ -122,17 +133,18 @@ async def _client(cfg: dict[str, Any]) -> None:
         tasks.add(t)
         t.add_done_callback(done)
 
-    async def post(url: str, **kw: Any) -> httpx.Response | None:
-        """A POST; an answer of 400 or more, or none (the error is counted), is None."""
+    async def post(url: str, json: Any = None, headers: dict[str, str] | None = None) -> Any:
+        """A POST (on the light client: messages are the hot path); an answer of 400 or more,
+        or none (the error is counted), is None, else the answer's body."""
         try:
-            r = await http.post(url, **kw)
-        except httpx.HTTPError as exc:
+            status, answer = await fast.request("POST", url, json, headers)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             tally.error(repr(exc)[:80])
             return None
-        if r.status_code >= 400:
-            tally.error(f"{r.status_code} {r.json().get('code', '')}")
+        if status >= 400:
+            tally.error(f"{status} {error_code(answer)}")
             return None
-        return r
+        return answer
 
     async def follow(
         path: str,
@@ -448,7 +460,7 @@ def run(
             "think_s": list(think),
             "seed": seed,
         },
-        "clients": {"processes": procs, "cpus": os.cpu_count(), "library": "httpx + websockets"},
+        "clients": {"processes": procs, "cpus": os.cpu_count(), "library": "asyncio HTTP/1.1 + httpx + websockets"},
         "load_before": [round(x, 2) for x in load],
         "load_after": [round(x, 2) for x in load_after],
         "ramp_s": round(ramp_s, 1),

@@ -5,6 +5,7 @@ conversation with the parent, the CPU taken from /proc, py-spy, and the tally's 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -240,3 +241,85 @@ def latency_ms(values: list[float], points: tuple[float, ...] = (50, 99)) -> dic
     out = {f"p{p:g}": round(percentile(lat, p), 1) if lat else 0.0 for p in points}
     out["max"] = round(lat[-1], 1) if lat else 0.0
     return out
+
+
+# -- a light HTTP client for the clients' hot path -------------------------------------------
+
+
+class HttpPool:
+    """Keep-alive HTTP/1.1 connections to the server, written by hand on asyncio streams: httpx
+    costs a client about 8 ms of CPU a request, so at hundreds of requests a second the clients
+    would measure themselves. Enough HTTP for this server's answers (a status line, headers, a
+    ``content-length`` body). A connection idle for ``expiry`` s is dropped before the server's
+    keep-alive (5 s) ends it: a request sent on a connection the server is closing would fail."""
+
+    def __init__(self, base: str, size: int, expiry: float = 2.0) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.host, self.port = host, int(port)
+        self.authority = base.removeprefix("http://")
+        self.expiry = expiry
+        self.free = size
+        self.idle: list[tuple[float, asyncio.StreamReader, asyncio.StreamWriter]] = []
+        self.freed = asyncio.Condition()
+
+    async def _take(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        now = time.monotonic()
+        while self.idle:
+            at, reader, writer = self.idle.pop()
+            if now - at < self.expiry:
+                return reader, writer
+            writer.close()
+            self.free += 1
+        async with self.freed:
+            await self.freed.wait_for(lambda: self.free > 0 or bool(self.idle))
+        if self.idle:
+            return await self._take()
+        self.free -= 1
+        try:
+            return await asyncio.open_connection(self.host, self.port)
+        except BaseException:
+            await self._give(None)
+            raise
+
+    async def _give(
+        self, streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None
+    ) -> None:
+        if streams is None:
+            self.free += 1
+        else:
+            self.idle.append((time.monotonic(), *streams))
+        async with self.freed:
+            self.freed.notify()
+
+    async def request(
+        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, bytes]:
+        """``(status, body)``; ``body`` (if not None) is sent as JSON."""
+        data = b"" if body is None else json.dumps(body).encode()
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.authority}"]
+        head += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        if body is not None:
+            head.append("Content-Type: application/json")
+        head.append(f"Content-Length: {len(data)}\r\n\r\n")
+        reader, writer = await self._take()
+        try:
+            writer.write("\r\n".join(head).encode() + data)
+            answer = await reader.readuntil(b"\r\n\r\n")
+            status = int(answer[9:12])
+            length, close = 0, False
+            for line in answer.lower().split(b"\r\n")[1:]:
+                if line.startswith(b"content-length:"):
+                    length = int(line[15:])
+                elif line == b"connection: close":
+                    close = True
+            content = await reader.readexactly(length)
+        except BaseException:
+            writer.close()
+            await self._give(None)
+            raise
+        if close:
+            writer.close()
+            await self._give(None)
+        else:
+            await self._give((reader, writer))
+        return status, content
