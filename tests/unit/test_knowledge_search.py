@@ -143,6 +143,33 @@ def test_the_dense_side_reads_the_first_words_only() -> None:
     assert KnowledgeIndex(DOCS, dense_words=None).dense_text("a b c d") == "a b c d"
 
 
+class Syllables(BagOfWords):
+    """Counts tokens as a subword model would: a word of n letters is ceil(n / 3) tokens, plus
+    four for the query prefix and the markers."""
+
+    def query_tokens(self, text: str) -> int:
+        return 4 + sum(-(-len(w) // 3) for w in text.split())
+
+
+@given(st.lists(st.text("abcdefghij", min_size=1, max_size=12), max_size=30), st.integers(5, 40))
+def test_the_dense_side_reads_the_most_words_that_fit_its_token_budget(
+    typed: list[str], budget: int
+) -> None:
+    model = Syllables()
+    idx = KnowledgeIndex([], embedder=CachedEmbedder(model), dense_words=16, dense_tokens=budget)
+    query = " ".join(typed)
+    text = idx.dense_text(query)
+    kept = text.split()
+    assert kept == typed[: len(kept)] and len(kept) <= 16  # a prefix of the words typed
+    if typed:
+        assert kept  # the first word always goes, even alone over the budget
+    if len(kept) > 1:
+        assert model.query_tokens(text) <= budget
+    if len(kept) < min(len(typed), 16):  # no further word would have fitted
+        assert model.query_tokens(" ".join(typed[: len(kept) + 1])) > budget
+    assert idx.dense_tokens(query) == model.query_tokens(text)
+
+
 def test_fusion_weights_at_the_extremes_follow_one_retriever() -> None:
     lex = np.array([0.0, 3.0, 1.0, 2.0], dtype=np.float32)
     dense = np.array([0.9, 0.1, 0.8, 0.5], dtype=np.float32)

