@@ -135,6 +135,11 @@ def test_a_repeated_query_is_embedded_once() -> None:
     first = idx.search("envoyer argent ami", lang="fr")
     assert idx.search("envoyer argent ami", lang="fr") == first
     assert model.calls == before + 1
+    # the same request typed another way: case, spacing, punctuation around the words
+    idx.search("  Envoyer ARGENT, ami ? ", lang="fr")
+    assert model.calls == before + 1
+    idx.search("envoyer argent amis", lang="fr")  # another request is embedded
+    assert model.calls == before + 2
 
 
 def test_the_dense_side_reads_the_first_words_only() -> None:

@@ -197,10 +197,11 @@ class KnowledgeIndex:
         """The query's embedding, remembered: agents type the same requests again and again, and
         embedding is most of a hybrid search's time."""
         text = self.dense_text(query)
-        vector = self._recent.pop(text, None)
+        key = _cache_key(text)
+        vector = self._recent.pop(key, None)
         if vector is None:
             vector = dense.query_vector(text)
-        self._recent[text] = vector  # most recent last
+        self._recent[key] = vector  # most recent last
         if len(self._recent) > QUERY_CACHE:
             self._recent.pop(next(iter(self._recent)))
         return vector
@@ -272,6 +273,15 @@ def coverage(matched: Sequence[QueryTerm], typed: set[str]) -> float:
         return 0.0
     found = {w for t in matched for w in (words(t.typed) if t.kind == "synonym" else [t.typed])}
     return len(found & typed) / len(typed)
+
+
+def _cache_key(text: str) -> str:
+    """Two ways of typing the same request share a remembered vector: case, spacing and the
+    punctuation around words aside ("Carte bloquée ?" and "carte bloquée")."""
+    return " ".join(w.strip(_PUNCTUATION) for w in text.casefold().split()).strip()
+
+
+_PUNCTUATION = "?!.,;:'\"«»()"
 
 
 def _passages(d: SearchDoc) -> list[str]:
