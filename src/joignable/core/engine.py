@@ -21,6 +21,17 @@ import msgspec
 from joignable.core import errors as er
 from joignable.core import events as ev
 from joignable.core.estimate import Estimate, estimate_contact, estimate_queue
+
+# The events made on every contact's path, imported by name: from compiled code a module
+# attribute (``ev.OfferMade``) is a generic lookup each time, a name of this module a dict read.
+from joignable.core.events import (
+    ContactArrived,
+    ContactEnded,
+    OfferAccepted,
+    OfferMade,
+    WrapupEnded,
+    WrapupStarted,
+)
 from joignable.core.kinds import Channel, Outcome, Presence
 from joignable.core.model import AgentConfig, QueueConfig, Requirement, Settings
 from joignable.core.rules import (
@@ -320,7 +331,7 @@ class Engine:
         if contact.status is Status.CONNECTED and contact.agent == agent.id:
             return False
         if contact.status is Status.OFFERED and contact.agent == agent.id:
-            self._emit(ev.OfferAccepted(at=now, contact=contact.id, agent=agent.id))
+            self._emit(OfferAccepted(at=now, contact=contact.id, agent=agent.id))
             return True
         self._no_offer(agent, contact)
         return False  # unreachable
@@ -376,7 +387,7 @@ class Engine:
         self._end(contact, outcome, "", now, agent.id)
         limit = self.state.settings.wrapup_limit
         self._emit(
-            ev.WrapupStarted(
+            WrapupStarted(
                 at=now,
                 agent=agent.id,
                 contact=contact.id,
@@ -387,7 +398,7 @@ class Engine:
             )
         )
         if limit == 0:
-            self._emit(ev.WrapupEnded(at=now, agent=agent.id, contact=contact.id))
+            self._emit(WrapupEnded(at=now, agent=agent.id, contact=contact.id))
         self._dispatch(now)
 
     def end_wrapup(
@@ -402,7 +413,7 @@ class Engine:
         code = _check_text(disposition, "disposition", 64)
         text = _check_text(notes, "notes", 10_000)
         self._emit(
-            ev.WrapupEnded(at=now, agent=agent.id, contact=contact_id, disposition=code, notes=text)
+            WrapupEnded(at=now, agent=agent.id, contact=contact_id, disposition=code, notes=text)
         )
         self._dispatch(now)
 
@@ -556,7 +567,7 @@ class Engine:
             if dup is not None:
                 return ArrivalResult(contact=dup, status="callback_scheduled", reason="duplicate")
         self._emit(
-            ev.ContactArrived(
+            ContactArrived(
                 at=now,
                 contact=cid,
                 channel=kind,
@@ -636,7 +647,7 @@ class Engine:
             return ArrivalResult(contact=dup, status="callback_scheduled", reason="duplicate")
         cid = self._new_id()
         self._emit(
-            ev.ContactArrived(
+            ContactArrived(
                 at=now,
                 contact=cid,
                 channel=Channel.CALLBACK,
@@ -730,7 +741,7 @@ class Engine:
             )
         answered = contact.accepted_at if contact.accepted_at is not None else now
         self._emit(
-            ev.ContactEnded(
+            ContactEnded(
                 at=now,
                 contact=contact.id,
                 outcome=outcome,
@@ -806,7 +817,7 @@ class Engine:
         elif kind is Timer.WRAPUP:
             w = st.agents[aid].wrapups.get(cid)
             if w is not None and w.deadline == token:
-                self._emit(ev.WrapupEnded(at=at, agent=aid, contact=cid, reason="timeout"))
+                self._emit(WrapupEnded(at=at, agent=aid, contact=cid, reason="timeout"))
         elif kind is Timer.CALLBACK:
             c = st.contacts.get(cid)
             if c and c.status is Status.SCHEDULED and c.callback_due == token:
@@ -926,6 +937,16 @@ class Engine:
                 free = pool.free.get(channel)
                 if free is not None and free.top() is not None:
                     heads.append((head, n, pool, channel))
+        if len(heads) == 1:  # the common case: one line to serve, no ordering to keep
+            head, _, pool, channel = heads[0]
+            free = pool.free[channel]
+            best = free.top()
+            while head is not None and best is not None:
+                self._offer(head, best.agent, now)
+                st.index_pending()
+                head = pool.heads.get(channel)
+                best = free.top()
+            return
         heapq.heapify(heads)
         while heads:
             head, n, pool, channel = heapq.heappop(heads)
@@ -941,7 +962,7 @@ class Engine:
 
     def _offer(self, contact: Contact, agent: Agent, now: float) -> None:
         self._emit(
-            ev.OfferMade(
+            OfferMade(
                 at=now,
                 contact=contact.id,
                 agent=agent.id,

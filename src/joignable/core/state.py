@@ -9,15 +9,16 @@ Indexes are kept so each routing decision is O(log n):
 
 from __future__ import annotations
 
-import heapq
 import math
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
+from heapq import heappop, heappush
 from typing import Any
 
 from joignable.core import events as ev
+from joignable.core.events import WrapupStarted
 from joignable.core.kinds import Channel, Outcome, Presence, Strategy
 from joignable.core.model import AgentConfig, QueueConfig, Requirement, Settings
 from joignable.core.rules import meets_any, next_step_time
@@ -568,7 +569,7 @@ class TimerQueue:
             self.wrapups.append(entry)
             where = 2
         else:
-            heapq.heappush(self.heap, entry)
+            heappush(self.heap, entry)
             where = 0
         if due < self.due:  # ties keep the earlier entry first: it was armed before
             self.due = due
@@ -605,7 +606,7 @@ class TimerQueue:
             return None
         where = self.where
         if where == 0:
-            entry = heapq.heappop(self.heap)
+            entry = heappop(self.heap)
         elif where == 1:
             entry = self.offers.popleft()
         else:
@@ -693,7 +694,7 @@ class State:
 
     def apply(self, event: ev.Event) -> None:
         if self.wrapping is not None and not (
-            isinstance(event, ev.WrapupStarted) and event.agent == self.wrapping.id
+            isinstance(event, WrapupStarted) and event.agent == self.wrapping.id
         ):
             agent, self.wrapping = self.wrapping, None
             self.refresh(agent)
@@ -980,10 +981,14 @@ class State:
         agent.presence_since = e.at
         self.refresh(agent)
 
+    # The handlers below read each field of their event once: a field of a msgspec struct costs
+    # a generic attribute lookup (~160 instructions) from this compiled code, a local almost none.
+
     def _arrived(self, e: ev.ContactArrived) -> None:
         self.seq += 1
+        cid = e.contact
         contact = Contact(
-            e.contact,
+            cid,
             e.channel,
             e.queue,
             e.customer,
@@ -994,7 +999,7 @@ class State:
             e.alternatives,
             e.data,
         )
-        self.contacts[e.contact] = contact
+        self.contacts[cid] = contact
         self._enqueue(contact)
         self._step_timer(contact)
 
@@ -1020,27 +1025,29 @@ class State:
             self._step_timer(contact)
 
     def _offer_made(self, e: ev.OfferMade) -> None:
-        contact = self.contacts[e.contact]
-        agent = self.agents[e.agent]
+        cid, aid, deadline, channel = e.contact, e.agent, e.deadline, e.channel
+        contact = self.contacts[cid]
+        agent = self.agents[aid]
         self._dequeue(contact)
         contact.status = Status.OFFERED
-        contact.agent = e.agent
-        contact.offer_deadline = e.deadline
-        agent.offers[e.contact] = e.channel
-        self._load(agent, e.channel, 1)
+        contact.agent = aid
+        contact.offer_deadline = deadline
+        agent.offers[cid] = channel
+        self._load(agent, channel, 1)
         self.offer_seq += 1
         agent.last_offer_seq = self.offer_seq
         self.refresh(agent)
-        self._timer(e.deadline, Timer.OFFER, e.contact, e.agent, e.deadline)
+        self._timer(deadline, Timer.OFFER, cid, aid, deadline)
 
     def _offer_accepted(self, e: ev.OfferAccepted) -> None:
-        contact = self.contacts[e.contact]
-        agent = self.agents[e.agent]
+        cid, aid, at = e.contact, e.agent, e.at
+        contact = self.contacts[cid]
+        agent = self.agents[aid]
         contact.status = Status.CONNECTED
-        contact.accepted_at = e.at
-        agent.contacts[e.contact] = agent.offers.pop(e.contact)
+        contact.accepted_at = at
+        agent.contacts[cid] = agent.offers.pop(cid)
         agent.missed = 0
-        contact.history.append((e.at, "accepted", e.agent))
+        contact.history.append((at, "accepted", aid))
 
     def _offer_released(self, e: ev.OfferReleased) -> None:
         contact = self.contacts[e.contact]
@@ -1097,7 +1104,8 @@ class State:
             self._timer(e.retry_at, Timer.CALLBACK, contact.id, "", e.retry_at)
 
     def _ended(self, e: ev.ContactEnded) -> None:
-        contact = self.contacts.pop(e.contact)
+        cid, outcome = e.contact, e.outcome
+        contact = self.contacts.pop(cid)
         self._dequeue(contact)
         self.dirty_contacts.pop(contact.id, None)
         if contact.callback_key is not None:
@@ -1108,30 +1116,32 @@ class State:
             if ch is not None:
                 self._load(agent, ch, -1)
                 self._settle(agent, e.at)
-                if e.agent == agent.id and e.outcome in _COMPLETED:
+                if e.agent == agent.id and outcome in _COMPLETED:
                     # Engine.complete: its wrap-up starts in the next event. Re-indexing the
                     # agent as free now (every line it serves) would be undone at once.
                     self.wrapping = agent
                 else:
                     self.refresh(agent)
         contact.status = Status.ENDED
-        self.ended[e.contact] = e.outcome
+        self.ended[cid] = outcome
 
     def _wrapup_started(self, e: ev.WrapupStarted) -> None:
         self.wrapping = None  # re-indexed below
-        agent = self.agents[e.agent]
-        agent.wrapups[e.contact] = Wrapup(e.channel, e.deadline, e.queue, e.accepted_at)
-        self._load(agent, e.channel, 1)
+        cid, aid, deadline, channel = e.contact, e.agent, e.deadline, e.channel
+        agent = self.agents[aid]
+        agent.wrapups[cid] = Wrapup(channel, deadline, e.queue, e.accepted_at)
+        self._load(agent, channel, 1)
         self.refresh(agent)
-        self._timer(e.deadline, Timer.WRAPUP, e.contact, e.agent, e.deadline)
+        self._timer(deadline, Timer.WRAPUP, cid, aid, deadline)
 
     def _wrapup_ended(self, e: ev.WrapupEnded) -> None:
+        at = e.at
         agent = self.agents[e.agent]
         w = agent.wrapups.pop(e.contact)
         self._load(agent, w.channel, -1)
-        self._settle(agent, e.at)
+        self._settle(agent, at)
         a = self.settings.aht_smoothing
-        self.aht[w.queue] = (1 - a) * self.aht[w.queue] + a * max(0.0, e.at - w.accepted_at)
+        self.aht[w.queue] = (1 - a) * self.aht[w.queue] + a * max(0.0, at - w.accepted_at)
         self.refresh(agent)
 
     def _alarm(self, e: ev.AlarmRaised) -> None:
