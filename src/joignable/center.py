@@ -88,11 +88,13 @@ COMMANDS = frozenset(
 )
 
 
-def _command(engine: Engine, name: str) -> Callable[..., Any]:
-    if name not in COMMANDS:
-        raise InvalidInput(f"no command {name!r}")
-    fn: Callable[..., Any] = getattr(engine, name)
-    return fn
+def _commands(engine: Engine) -> dict[str, Callable[..., Any]]:
+    """The engine's commands by name, bound once (not at every call)."""
+    return {name: getattr(engine, name) for name in COMMANDS}
+
+
+def _no_command(name: str) -> Callable[..., Any]:
+    raise InvalidInput(f"no command {name!r}")
 
 
 class CenterStopped(LedgerError):
@@ -136,6 +138,7 @@ class Center:
                 self.seq = seq
             self.recovered_events = len(events)
             self.engine: Engine = replay(events, clock)
+            self._commands = _commands(self.engine)
             del events
         finally:
             if collecting:
@@ -184,7 +187,8 @@ class Center:
             raise CenterStopped("the ledger failed; the center stopped", cause=str(self._failure))
         with self.lock:
             try:
-                result = _command(self.engine, command)(*args, **kwargs)
+                fn = self._commands.get(command) or _no_command(command)
+                result = fn(*args, **kwargs)
             finally:
                 last = self._push(self.engine.take())
         return result, last
@@ -197,16 +201,17 @@ class Center:
         if self._failure is not None:
             raise CenterStopped("the ledger failed; the center stopped", cause=str(self._failure))
         results: list[Any] = []
+        known = self._commands
         with self.lock:
-            engine = self.engine
             try:
                 for name, args, kwargs in commands:
                     try:
-                        results.append(_command(engine, name)(*args, **kwargs))
+                        fn = known.get(name) or _no_command(name)
+                        results.append(fn(*args, **kwargs))
                     except DomainError as exc:
                         results.append(exc)
             finally:
-                last = self._push(engine.take())
+                last = self._push(self.engine.take())
         return results, last
 
     def run(self, command: str, *args: Any, **kwargs: Any) -> Any:
@@ -250,10 +255,9 @@ class Center:
     def _push(self, events: list[ev.Event]) -> int:
         if not events:
             return self.seq
-        batch = []
-        for e in events:
-            self.seq += 1
-            batch.append((self.seq, e))
+        first = self.seq + 1
+        self.seq += len(events)
+        batch = list(zip(range(first, self.seq + 1), events, strict=True))
         if self.auditor is not None:
             self._watch(batch)
         elif self._audit_backlog is not None:
