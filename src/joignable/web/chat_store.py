@@ -150,6 +150,8 @@ class ChatStore:
         self._seq: dict[str, int] = {}
         self._pending: dict[str, int] = {}  # writes queued or being written, per chat
         self._open: dict[str, Chat] = {}  # chats opened by this process, until closed
+        self._tokens: dict[str, str] = {}  # their tokens' hashes: hash -> contact
+        self._hash_of: dict[str, str] = {}  # contact -> hash
         self._next_id = self._last_rowid()
         self._followers: dict[str, dict[int, tuple[asyncio.AbstractEventLoop, Follower]]] = {}
         self._all: dict[int, tuple[asyncio.AbstractEventLoop, AllFollower]] = {}
@@ -341,6 +343,8 @@ class ChatStore:
                 contact = op.contact
                 if op.chat is not None:
                     self._open[contact] = op.chat
+                    self._tokens[op.token_hash] = contact
+                    self._hash_of[contact] = op.token_hash
                 if op.closed_at is not None and contact in self._open:
                     self._open[contact].closed_at = op.closed_at
                 if op.message is not None:
@@ -352,16 +356,21 @@ class ChatStore:
                 del self._pending[contact]
                 chat = self._open.get(contact)
                 if chat is not None and chat.closed_at is not None:
-                    del self._open[contact]
+                    self._forget(contact)
                     chat = None
                 if chat is None:  # not kept: its last seq is read from the disk when needed
                     self._seq.pop(contact, None)
             while len(self._open) > KEEP_OPEN:  # chats no one closed: the oldest go to disk
                 contact = next(iter(self._open))
-                del self._open[contact]
+                self._forget(contact)
                 if contact not in self._pending:
                     self._seq.pop(contact, None)
         return new
+
+    def _forget(self, contact: str) -> None:
+        """Leave the chat to the disk (under ``_cond``)."""
+        del self._open[contact]
+        self._tokens.pop(self._hash_of.pop(contact, ""), None)
 
     def _answer(self, batch: list[_Op], new: list[tuple[int, str, Message]]) -> None:
         """Wake the requests of ``batch`` and the followers of its messages, one wake-up per
@@ -417,9 +426,14 @@ class ChatStore:
 
     def token_owner(self, secret: str) -> tuple[str, float | None] | None:
         """The token's contact and when its chat was closed (None: still open)."""
+        digest = _digest(secret)
+        with self._cond:  # a chat of this process's, from memory (every customer request)
+            contact = self._tokens.get(digest)
+            if contact is not None:
+                return contact, self._open[contact].closed_at
         with self.lock:
             row = self.db.execute(
-                "SELECT contact, closed_at FROM chats WHERE token_hash = ?", (_digest(secret),)
+                "SELECT contact, closed_at FROM chats WHERE token_hash = ?", (digest,)
             ).fetchone()
         return None if row is None else (str(row[0]), row[1])
 

@@ -17,17 +17,19 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from joignable.core.engine import Engine
 from joignable.core.errors import DomainError
 from joignable.core.state import Status
 from joignable.web.auth import Perm, authenticate_ws
-from joignable.web.chat_api import contact_state, holder_status, message_json
+from joignable.web.chat_api import contact_state, holder_status
 from joignable.web.chat_presence import Attendance
 from joignable.web.chat_store import ChatStore, Message, Sender
 from joignable.web.services import Services
 
+_ENCODE = msgspec.json.Encoder().encode
 HELLO_SECONDS = 10.0  # to send the token before the stream is closed
 router = APIRouter()
 
@@ -129,13 +131,13 @@ async def _follow(
                 if m.seq > last + 1:  # missed (never expected): read from the store
                     for found in store.messages(contact_id, last):
                         last = found.seq
-                        await websocket.send_json(_message(found))
+                        await websocket.send_text(_message(found))
                     continue
                 last = m.seq
-                await websocket.send_json(_message(m))
+                await websocket.send_text(_message(m))
             if state != sent:
                 sent = state
-                await websocket.send_json({"type": "state", "state": state})
+                await websocket.send_text(_ENCODE({"type": "state", "state": state}).decode())
             await wake.wait()
     except WebSocketDisconnect:
         return
@@ -147,8 +149,9 @@ async def _follow(
         reader.cancel()
 
 
-def _message(m: Message) -> dict[str, Any]:
-    return {"type": "message", "message": message_json(m)}
+def _message(m: Message) -> str:
+    """A message's frame, encoded by msgspec (the same JSON as ``message_json``'s, faster)."""
+    return _ENCODE({"type": "message", "message": m}).decode()
 
 
 def _waiting_queue(engine: Engine, contact_id: str) -> str | None:
