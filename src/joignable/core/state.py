@@ -158,7 +158,9 @@ class Agent:
     # same key whatever the channel). Its entries in the free indexes are live while they carry
     # its current stamp (see FreeIndex); ``indexed`` says they have been pushed.
     free_channels: tuple[Channel, ...] = ()
-    free_keys: list[tuple[Pool, FreeKey]] | None = field(default_factory=list)  # None: not yet
+    # ``free_keys[i]`` is its key in ``pools[i]`` (parallel lists: no pair tuple to make, keep
+    # and collect for each line each time it frees up); None: not computed yet.
+    free_keys: list[FreeKey] | None = field(default_factory=list)
     stamp: int = 0
     indexed: bool = True
     channels: tuple[Channel, ...] = ()  # those its capacity allows at all, in config order
@@ -726,9 +728,15 @@ class State:
             keys = agent.free_keys
             if keys is None:  # computed only now: most freed agents get work before this
                 keys = agent.free_keys = self._free_keys(agent)
-            entries = [(pool, FreeEntry(k, stamp, agent)) for pool, k in keys]
-            for channel in agent.free_channels:
-                for pool, entry in entries:
+            pools = agent.pools
+            channels = agent.free_channels
+            entry: FreeEntry | None = None
+            for i in range(len(keys)):
+                pool = pools[i]
+                k = keys[i]
+                if entry is None or k is not entry.key:  # lines of one key share one entry
+                    entry = FreeEntry(k, stamp, agent)
+                for channel in channels:
                     free = pool.free.get(channel)
                     if free is not None:  # a line no contact ever entered has no index yet
                         free.push(entry)
@@ -740,10 +748,12 @@ class State:
         a chat queue's pool), and every index it is in costs at each offer and wrap-up."""
         free = pool.free[channel] = FreeIndex(channel)
         for agent in pool.members.values():
-            if agent.indexed and channel in agent.free_channels and agent.free_keys:
-                for p, k in agent.free_keys:
-                    if p is pool:
-                        free.push(FreeEntry(k, agent.stamp, agent))
+            keys = agent.free_keys
+            if agent.indexed and channel in agent.free_channels and keys:
+                pools = agent.pools
+                for i in range(len(keys)):
+                    if pools[i] is pool:
+                        free.push(FreeEntry(keys[i], agent.stamp, agent))
         return free
 
     # -- pools and indexes -------------------------------------------------------------------
@@ -807,7 +817,7 @@ class State:
         elif agent.free_channels and agent.free_keys is not None:
             # free and keyed now: it enters the new line on those channels
             k = pool.free_key(agent)
-            agent.free_keys.append((pool, k))
+            agent.free_keys.append(k)  # beside its pool, appended above
             if agent.indexed:
                 entry = FreeEntry(k, agent.stamp, agent)
                 for channel in agent.free_channels:
@@ -817,18 +827,18 @@ class State:
             self.dirty_agents[agent.id] = None
 
     @staticmethod
-    def _free_keys(agent: Agent) -> list[tuple[Pool, FreeKey]]:
-        """The agent's key in each line it serves (the same for every channel, and for every
-        longest-idle line: computed once)."""
+    def _free_keys(agent: Agent) -> list[FreeKey]:
+        """The agent's key in each line it serves, in the order of ``agent.pools`` (the same
+        for every channel, and for every longest-idle line: computed once)."""
         idle: FreeKey | None = None
         keys = []
         for pool in agent.pools:
             if pool.strategy is Strategy.LONGEST_IDLE:
                 if idle is None:
                     idle = pool.free_key(agent)
-                keys.append((pool, idle))
+                keys.append(idle)
             else:
-                keys.append((pool, pool.free_key(agent)))
+                keys.append(pool.free_key(agent))
         return keys
 
     def refresh(self, agent: Agent) -> None:
