@@ -193,6 +193,7 @@ async def handover(
     packet = k.hand_over(contact_id, run, queue)
     if status == "waiting" and packet["queue"] not in (None, queue):
         await _move_to(svc, contact_id, packet)
+        k.keep_handover(contact_id, packet)  # the agent sees whether it moved
     store.append(contact_id, Sender.SYSTEM, "", "kb_handover")
     return {"contact": contact_id, "handover": packet, **contact_state(svc, contact_id)}
 

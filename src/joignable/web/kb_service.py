@@ -857,12 +857,17 @@ class KnowledgeService:
                     run=run.id,
                 )
             out["at"] = self.clock()
+            self.keep_handover(contact, out)
+            return out
+
+    def keep_handover(self, contact: str, packet: dict[str, Any]) -> None:
+        """Store (or store again, e.g. once the contact has moved) what the agent receives."""
+        with self.lock:
             self.db.execute(
                 "INSERT INTO kb_handovers (contact, packet, at) VALUES (?, ?, ?)"
                 " ON CONFLICT (contact) DO UPDATE SET packet = excluded.packet, at = excluded.at",
-                (contact, json.dumps(out, ensure_ascii=False), out["at"]),
+                (contact, json.dumps(packet, ensure_ascii=False), packet["at"]),
             )
-            return out
 
     def handover_of(self, contact: str) -> dict[str, Any] | None:
         row = self.db.execute(
