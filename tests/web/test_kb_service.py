@@ -174,3 +174,34 @@ def test_customers_gaps_are_counted_not_piled_up(folder: Path) -> None:
         assert {g["label"]: g["count"] for g in again.gap_list()}["xqzt vlorp"] == 50
     finally:
         again.close()
+
+
+def test_an_import_the_store_refuses_leaves_nothing_behind(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sqlite3
+
+    from joignable.knowledge.review import Actor
+
+    k = KnowledgeService(str(folder / "import.db"))
+    try:
+        k.seed_demo()
+        before = {key: len(k.catalog.versions(key)) for key in k.catalog.items()}
+        text = "articles: [{id: en-new, title: New, lang: en}, {id: en-cancel, title: C, lang: en}]"
+
+        def full(versions: object) -> None:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        monkeypatch.setattr(k.store, "save", full)
+        with pytest.raises(KbError) as refused:
+            k.import_file(text, "yaml", Actor("eve", "expert"), "test")
+        assert refused.value.code == "kb_not_stored" and refused.value.status == 503
+        assert {key: len(k.catalog.versions(key)) for key in k.catalog.items()} == before
+        monkeypatch.undo()
+        imported = k.import_file(text, "yaml", Actor("eve", "expert"), "test")
+        assert [(v.key, v.number) for v in imported] == [
+            ("article:en-new", 1),
+            ("article:en-cancel", before["article:en-cancel"] + 1),
+        ]
+    finally:
+        k.close()

@@ -58,6 +58,7 @@ STATUS = {
     "kb_publish_blocked": 409,
     "kb_exists": 409,
     "kb_invalid_file": 422,
+    "kb_not_stored": 503,
     "run_unknown": 404,
     "run_bad_answer": 422,
     "run_ended": 409,
@@ -355,9 +356,11 @@ class KnowledgeService:
             versions = [self.catalog.propose(item, who, now, note) for item in items]
             try:
                 self.store.save(versions)  # one transaction: all or none
-            except sqlite3.Error:
+            except sqlite3.Error as e:
                 self.catalog = self.store.load()  # forget the drafts the store refused
-                raise
+                raise KbError(
+                    "kb_not_stored", f"nothing imported: the base was not stored ({e})"
+                ) from e
             return versions
 
     def move(
