@@ -2,9 +2,9 @@
 
 A server process runs the app as ``joignable serve`` does (uvicorn, the same settings) on a
 fresh SQLite ledger, seeded with one chat queue and ``agents`` agents (each a user of role agent,
-taking up to ``capacity`` chats at once). Client processes (asyncio; POSTs on a light HTTP/1.1
-client, ``web_harness.HttpPool``, since httpx costs about 8 ms of CPU a request; httpx for logins
-and chat starts; websockets for the streams) then do what the pages and desktops do:
+taking up to ``capacity`` chats at once). Client processes (asyncio; HTTP on a light HTTP/1.1
+client, ``web_harness.HttpPool``, since httpx costs about 8 ms of CPU a request and tens of ms
+a client made; websockets for the streams) then do what the pages and desktops do:
 
 - each agent logs in (a session cookie and its CSRF token), opens its stream (``/api/stream``),
   sets itself available, accepts every offer that stream brings, follows each chat it holds on
@@ -101,7 +101,6 @@ class Tally:
 
 
 async def _client(cfg: dict[str, Any]) -> None:
-    import httpx
     from websockets.asyncio.client import connect
     from websockets.exceptions import ConnectionClosedError, InvalidHandshake
 
@@ -110,12 +109,6 @@ async def _client(cfg: dict[str, Any]) -> None:
     rng = random.Random(cfg["seed"])
     tally = Tally()
     prefix = f"p{cfg['index']}-"
-    # Idle connections are dropped before the server's keep-alive (5 s) ends them: a request
-    # sent on a connection the server is closing would fail.
-    limits = httpx.Limits(
-        max_connections=cfg["connections"], max_keepalive_connections=None, keepalive_expiry=2.0
-    )
-    http = httpx.AsyncClient(base_url=base, limits=limits, timeout=120)
     fast = HttpPool(base, cfg["connections"])
     go = asyncio.Event()
     leave = asyncio.Event()
@@ -227,12 +220,16 @@ async def _client(cfg: dict[str, Any]) -> None:
         completed += r is not None
 
     async def agent(aid: str) -> None:
-        # a client of its own for the login: its cookie jar holds this agent's session only
-        async with httpx.AsyncClient(base_url=base, timeout=120, limits=limits) as login:
-            r = await login.post("/api/session", json={"username": aid, "password": PASSWORD})
-            r.raise_for_status()
-            cookie = f"joignable_session={r.cookies['joignable_session']}"
-        headers = {"Cookie": cookie, "X-CSRF-Token": r.json()["csrf_token"]}
+        login = {"username": aid, "password": PASSWORD}
+        status, lines, answer = await fast.exchange("POST", "/api/session", login)
+        if status != 200:
+            raise RuntimeError(f"login {aid}: {status} {answer[:80]!r}")
+        cookie = next(  # this agent's session only
+            x.split(b":", 1)[1].split(b";")[0].strip().decode()
+            for x in lines
+            if x.lower().startswith(b"set-cookie: joignable_session=")
+        )
+        headers = {"Cookie": cookie, "X-CSRF-Token": json.loads(answer)["csrf_token"]}
 
         def handle(m: dict[str, Any]) -> bool:
             if m["type"] == "offer_made" and m["event"]["agent"] == aid:
@@ -242,27 +239,28 @@ async def _client(cfg: dict[str, Any]) -> None:
         opened = asyncio.Event()
         following = asyncio.ensure_future(follow("/api/stream", handle, cookie, opened=opened))
         await opened.wait()
-        r = await http.put(
-            f"/api/agents/{aid}/presence", json={"presence": "available"}, headers=headers
-        )
-        r.raise_for_status()
+        presence = {"presence": "available"}
+        status, answer = await fast.request("PUT", f"/api/agents/{aid}/presence", presence, headers)
+        if status != 200:
+            raise RuntimeError(f"presence {aid}: {status} {answer[:80]!r}")
         agents_ready.append(aid)
         await following
 
     # -- a customer ----------------------------------------------------------------------------
 
-    async def customer(i: int, starter: httpx.AsyncClient) -> None:
+    async def customer(i: int, starter: HttpPool) -> None:
+        start = {"name": f"Customer {i}", "topic": TOPIC}
         try:
-            r = await starter.post("/api/chat", json={"name": f"Customer {i}", "topic": TOPIC})
-        except httpx.HTTPError as exc:
+            status, answer = await starter.request("POST", "/api/chat", start)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             tally.error(f"start {exc!r}"[:80])
             ramp.release()
             return
-        if r.status_code != 201:
-            tally.error(f"start {r.status_code} {r.text[:80]}")
+        if status != 201:
+            tally.error(f"start {status} {error_code(answer)}")
             ramp.release()
             return
-        body = r.json()
+        body = json.loads(answer)
         contact, token = body["contact"], body["token"]
         headers = {"X-Chat-Token": token}
         here = answered[contact] = asyncio.Event()
@@ -311,12 +309,12 @@ async def _client(cfg: dict[str, Any]) -> None:
     for k in range(0, len(customers), STARTS_PER_ADDRESS):
         n = cfg["index"] * 1000 + k // STARTS_PER_ADDRESS
         local = f"127.1.{n // 250}.{n % 250 + 1}"  # one address for each few customers
-        transport = httpx.AsyncHTTPTransport(local_address=local, limits=limits)
-        starters.append(httpx.AsyncClient(base_url=base, transport=transport, timeout=120))
+        starters.append(HttpPool(base, 4, local=local))
     loop = asyncio.get_running_loop()
     t_ready = time.monotonic() + cfg["ramp_timeout"]  # for the whole ramp
     while len(agents_ready) < len(agents) and time.monotonic() < t_ready:
         await asyncio.sleep(0.1)  # the agents are logged in and available before customers come
+    t_customers = time.monotonic()
     ramp = asyncio.Semaphore(cfg["ramp_inflight"])  # customers arriving at once
     for k, i in enumerate(customers):
         try:
@@ -329,7 +327,8 @@ async def _client(cfg: dict[str, Any]) -> None:
             break
         await asyncio.sleep(0.1)
     ready = sum(e.is_set() for e in answered.values())
-    print(json.dumps({"ready": ready}), flush=True)
+    customers_s = time.monotonic() - t_customers
+    print(json.dumps({"ready": ready, "customers_s": customers_s}), flush=True)
     line = await loop.run_in_executor(None, sys.stdin.readline)
     tally.go, tally.end = json.loads(line)["window"]
     go.set()
@@ -357,9 +356,6 @@ async def _client(cfg: dict[str, Any]) -> None:
     print(json.dumps(result), flush=True)
     for t in list(tasks):
         t.cancel()
-    for c in starters:
-        await c.aclose()
-    await http.aclose()
 
 
 def client_child() -> None:
@@ -416,7 +412,8 @@ def run(
             for k in range(procs)
         ]
         clients = start_clients("benchmarks.web_chat:client_child", configs)
-        ready = sum(read(p, ramp_timeout + 120)["ready"] for p in clients)
+        readies = [read(p, ramp_timeout + 120) for p in clients]
+        ready = sum(r["ready"] for r in readies)
         ramp_s = time.perf_counter() - t0
         cpu0 = cpu_snapshot(server, clients)
         start = time.monotonic() + 0.5
@@ -460,10 +457,15 @@ def run(
             "think_s": list(think),
             "seed": seed,
         },
-        "clients": {"processes": procs, "cpus": os.cpu_count(), "library": "asyncio HTTP/1.1 + httpx + websockets"},
+        "clients": {
+            "processes": procs,
+            "cpus": os.cpu_count(),
+            "library": "asyncio HTTP/1.1 + websockets",
+        },
         "load_before": [round(x, 2) for x in load],
         "load_after": [round(x, 2) for x in load_after],
-        "ramp_s": round(ramp_s, 1),
+        "ramp_s": round(ramp_s, 1),  # from the server's start: seeding and agents included
+        "ramp_customers_s": round(max(r["customers_s"] for r in readies), 1),
         "leave_s": round(leave_s, 1),
         "in_conversation": ready,
         "messages": len(lat),
@@ -488,7 +490,8 @@ def format_result(r: dict[str, Any]) -> str:
     p, lat, c = r["params"], r["latency_ms"], r["clients"]
     return (
         f"web chat: {p['chats']:,} customers, {p['agents']} agents ({p['capacity']} chats each), "
-        f"{r['in_conversation']:,} in conversation after {r['ramp_s']} s; "
+        f"{r['in_conversation']:,} in conversation after {r['ramp_s']} s "
+        f"(the customers' part {r['ramp_customers_s']} s); "
         f"{r['messages']:,} messages in {p['duration_s']:.0f} s ({r['messages_per_s']}/s): "
         f"delivery p50 {lat['p50']} ms, p90 {lat['p90']} ms, p99 {lat['p99']} ms, "
         f"max {lat['max']} ms; lost {r['lost']}, duplicated {r['duplicated']}, "

@@ -253,9 +253,10 @@ class HttpPool:
     ``content-length`` body). A connection idle for ``expiry`` s is dropped before the server's
     keep-alive (5 s) ends it: a request sent on a connection the server is closing would fail."""
 
-    def __init__(self, base: str, size: int, expiry: float = 2.0) -> None:
+    def __init__(self, base: str, size: int, expiry: float = 2.0, local: str | None = None) -> None:
         host, _, port = base.removeprefix("http://").partition(":")
         self.host, self.port = host, int(port)
+        self.local = None if local is None else (local, 0)  # the clients' own address
         self.authority = base.removeprefix("http://")
         self.expiry = expiry
         self.free = size
@@ -276,7 +277,7 @@ class HttpPool:
             return await self._take()
         self.free -= 1
         try:
-            return await asyncio.open_connection(self.host, self.port)
+            return await asyncio.open_connection(self.host, self.port, local_addr=self.local)
         except BaseException:
             await self._give(None)
             raise
@@ -295,6 +296,13 @@ class HttpPool:
         self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
     ) -> tuple[int, bytes]:
         """``(status, body)``; ``body`` (if not None) is sent as JSON."""
+        status, _, content = await self.exchange(method, path, body, headers)
+        return status, content
+
+    async def exchange(
+        self, method: str, path: str, body: Any = None, headers: Mapping[str, str] | None = None
+    ) -> tuple[int, list[bytes], bytes]:
+        """``(status, header lines, body)``; ``body`` (if not None) is sent as JSON."""
         data = b"" if body is None else json.dumps(body).encode()
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.authority}"]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
@@ -307,7 +315,8 @@ class HttpPool:
             answer = await reader.readuntil(b"\r\n\r\n")
             status = int(answer[9:12])
             length, close = 0, False
-            for line in answer.lower().split(b"\r\n")[1:]:
+            lines = answer.split(b"\r\n")[1:]
+            for line in (x.lower() for x in lines):
                 if line.startswith(b"content-length:"):
                     length = int(line[15:])
                 elif line == b"connection: close":
@@ -322,4 +331,4 @@ class HttpPool:
             await self._give(None)
         else:
             await self._give((reader, writer))
-        return status, content
+        return status, lines, content
