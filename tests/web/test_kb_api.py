@@ -415,6 +415,8 @@ def test_a_flow_handing_over_to_another_queue_moves_the_waiting_contact(org: Org
     seen = org.clients[G].get(f"/api/kb/contacts/{me.contact}").json()["handover"]
     assert [a["answer"] for a in seen["answered"]] == ["Off", "No"] and seen["ended"]
     assert seen["moved"] is True
+    audit = org.admin.get("/api/audit").json()  # the ledger still proves nothing was lost
+    assert audit["ok"], audit["discrepancies"]
     # handing over again changes nothing: it is in that queue already
     again = me.kb("POST", "/handover", {"run": run["run"]}).json()
     assert "moved" not in again["handover"] and where(me.contact)[0] == "tech"
