@@ -244,10 +244,10 @@ def test_a_restart_resumes_from_the_stored_position(tmp_path: Path, receiver: Re
     services, _ = open_org(db)
     try:
         app = create_app(services)
+        org = Org(app, services, {Role.ADMIN: admin_login})
+        _fast(org)  # before the lifespan starts the sender, or it finds loopback refused first
         with TestClient(app):
-            org = Org(app, services, {Role.ADMIN: admin_login})
             org.clients[Role.ADMIN] = login(app, admin_login.username, admin_login.password)
-            _fast(org)
             _arrive(org, 1, start=3)
             _until(lambda: len(receiver.got) >= tried + 4)
             time.sleep(0.2)
