@@ -239,3 +239,27 @@ def test_a_token_revoked_while_it_is_looked_up_is_not_kept(
     monkeypatch.setattr(accounts, "_query", query_then_revoke)
     assert accounts.token_for_secret(secret) is not None
     assert accounts.token_for_secret(secret) is None
+
+
+def test_the_spec_says_which_routes_take_a_token_or_a_session(org: Org) -> None:
+    """The schemes are published by the app (not solved as dependencies at every request):
+    each route that authenticates lists both, the public and chat-token routes neither."""
+    from joignable.web.app import PUBLIC
+
+    spec = TestClient(org.app).get("/openapi.json").json()
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["HTTPBearer"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "an API token (jgn_...)",
+    }
+    assert schemes["APIKeyCookie"]["in"] == "cookie"
+    assert schemes["APIKeyCookie"]["name"] == "joignable_session"
+    both = [{"HTTPBearer": []}, {"APIKeyCookie": []}]
+    ops = {(m.upper(), p): op for p, item in spec["paths"].items() for m, op in item.items()}
+    assert ops[("POST", "/api/contacts")]["security"] == both
+    assert ops[("POST", "/api/agents/{agent_id}/offers/{contact_id}/accept")]["security"] == both
+    assert ops[("GET", "/api/kb/contacts/{contact_id}")]["security"] == both
+    for key in PUBLIC & ops.keys():
+        assert all("HTTPBearer" not in s for s in ops[key].get("security", [])), key
+    assert sum(op.get("security") == both for op in ops.values()) >= 80

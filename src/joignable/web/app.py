@@ -31,7 +31,7 @@ from joignable.web.api import alerts as alerts_api
 from joignable.web.api import knowledge as knowledge_api
 from joignable.web.api import planning as planning_api
 from joignable.web.api import webhooks as webhooks_api
-from joignable.web.auth import GUARD
+from joignable.web.auth import AUTHENTICATES, GUARD, security_schemes
 from joignable.web.schemas import msgspec_components
 from joignable.web.services import Services
 from joignable.web.staff_pages import install as install_staff_pages
@@ -45,11 +45,12 @@ PUBLIC = frozenset(
 )
 
 
-def _guarded(route: APIRoute) -> bool:
+def _depends_on(route: APIRoute, marker: str) -> bool:
+    """Whether a dependency of ``route`` (at any depth) carries ``marker``."""
     pending = list(route.dependant.dependencies)
     while pending:
         dep = pending.pop()
-        if dep.call is not None and hasattr(dep.call, GUARD):
+        if dep.call is not None and hasattr(dep.call, marker):
             return True
         pending.extend(dep.dependencies)
     return False
@@ -103,7 +104,7 @@ def chat_routes() -> list[tuple[str, str, APIRoute]]:
 def check_guards() -> None:
     """Default deny: a route that states no access rule is a bug caught at start-up."""
     for method, path, route in [*api_routes(), *chat_routes()]:
-        if (method, path) not in PUBLIC and not _guarded(route):
+        if (method, path) not in PUBLIC and not _depends_on(route, GUARD):
             raise RuntimeError(f"{method} {path} declares no access rule")
 
 
@@ -133,6 +134,19 @@ def _telemetry() -> TelemetryConfig:
     if any(k.startswith(("OTEL_", "FASTAPI_OTEL_")) for k in os.environ):
         return {}
     return {"tracing": False, "metrics": False, "logs": False}
+
+
+def _document_security(spec: dict[str, Any], components: dict[str, Any]) -> None:
+    """Every route that authenticates its caller accepts an API token or a session."""
+    schemes = security_schemes()
+    marked = False
+    for method, path, route in [*api_routes(), *chat_routes()]:
+        if _depends_on(route, AUTHENTICATES):
+            operation = spec["paths"][path][method.lower()]
+            operation.setdefault("security", []).extend({name: []} for name in schemes)
+            marked = True
+    if marked:
+        components.setdefault("securitySchemes", {}).update(schemes)
 
 
 def create_app(services: Services) -> FastAPI:
@@ -188,9 +202,11 @@ def create_app(services: Services) -> FastAPI:
             spec = get_openapi(
                 title=app.title, version=app.version, summary=app.summary, routes=app.routes
             )
-            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            components = spec.setdefault("components", {})
+            schemas = components.setdefault("schemas", {})
             for name, schema in msgspec_components().items():
                 schemas.setdefault(name, schema)
+            _document_security(spec, components)
             app.openapi_schema = spec
         return app.openapi_schema
 

@@ -14,9 +14,10 @@ import hmac
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import Depends, Request, WebSocket
+from fastapi import Request, WebSocket
+from fastapi.encoders import jsonable_encoder
 from fastapi.security import APIKeyCookie, HTTPBearer
 
 from joignable.web.accounts import MAX_CACHED_TOKENS, Role, Token, User
@@ -72,23 +73,22 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Perm]] = {
 TOKEN_SCOPES = frozenset(Perm) - {Perm.USERS_MANAGE, Perm.TOKENS_MANAGE, Perm.AGENT_SELF}
 
 
-class _BearerDoc(HTTPBearer):
-    async def __call__(self) -> None:  # type: ignore[override]
-        return None  # ``authenticate`` reads the header: parsing it here too cost every request
+# Published in the OpenAPI spec for every route that authenticates (``security_schemes``, and
+# ``create_app``'s spec) rather than as dependencies: FastAPI solved them, and ``authenticate``
+# under each guard, on every request (a fifth of POST /api/contacts' instructions), while
+# ``authenticate`` reads the header itself (a wrong scheme must not fall through).
+_bearer = HTTPBearer(auto_error=False, description="an API token (jgn_...)")
+_cookie = APIKeyCookie(name=SESSION_COOKIE, auto_error=False, description="a login session")
+AUTHENTICATES = "__joignable_authenticates__"  # marks the dependencies that call authenticate
+_PRINCIPAL = "joignable.principal"  # the request's caller, once found (in the ASGI scope)
 
 
-class _CookieDoc(APIKeyCookie):
-    async def __call__(self) -> None:  # type: ignore[override]
-        return None
-
-
-# Documented in the OpenAPI spec; read by hand below (a wrong scheme must not fall through).
-_bearer = _BearerDoc(
-    auto_error=False, description="an API token (jgn_...)", scheme_name="HTTPBearer"
-)
-_cookie = _CookieDoc(
-    name=SESSION_COOKIE, auto_error=False, description="a login session", scheme_name="APIKeyCookie"
-)
+def security_schemes() -> dict[str, dict[str, Any]]:
+    """The spec's security schemes of a route marked ``AUTHENTICATES``, by name."""
+    return {
+        s.scheme_name: jsonable_encoder(s.model, by_alias=True, exclude_none=True)
+        for s in (_bearer, _cookie)
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,9 +118,19 @@ class Principal:
 _TOKEN_PRINCIPALS: dict[str, Principal] = {}  # by token id: built once, not at every request
 
 
-async def authenticate(
-    request: Request, _b: Annotated[Any, Depends(_bearer)], _c: Annotated[Any, Depends(_cookie)]
-) -> Principal:
+async def authenticate(request: Request) -> Principal:
+    """The caller, found once per request: the guards call this themselves rather than
+    depend on it (one dependency less for FastAPI to solve on every request)."""
+    found: Principal | None = request.scope.get(_PRINCIPAL)
+    if found is None:
+        found = request.scope[_PRINCIPAL] = _caller(request)
+    return found
+
+
+setattr(authenticate, AUTHENTICATES, True)
+
+
+def _caller(request: Request) -> Principal:
     accounts = request.app.state.services.accounts
     header = request.headers.get("authorization")
     if header is not None:
@@ -170,7 +180,8 @@ def require(*perms: Perm) -> Callable[..., Awaitable[Principal]]:
     authenticated)."""
     needed = frozenset(perms)
 
-    async def guard(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+    async def guard(request: Request) -> Principal:
+        principal = await authenticate(request)
         missing = needed - principal.permissions
         if missing:
             raise Forbidden(
@@ -179,13 +190,13 @@ def require(*perms: Perm) -> Callable[..., Awaitable[Principal]]:
         return principal
 
     setattr(guard, GUARD, needed)
+    setattr(guard, AUTHENTICATES, True)
     return guard
 
 
-async def act_as_agent(
-    agent_id: str, principal: Annotated[Principal, Depends(authenticate)]
-) -> Principal:
+async def act_as_agent(agent_id: str, request: Request) -> Principal:
     """Agent actions: one's own agent, or any agent with ``agents:act``."""
+    principal = await authenticate(request)
     if Perm.AGENTS_ACT in principal.permissions:
         return principal
     if Perm.AGENT_SELF in principal.permissions and principal.agent_id == agent_id:
@@ -194,3 +205,4 @@ async def act_as_agent(
 
 
 setattr(act_as_agent, GUARD, frozenset({Perm.AGENT_SELF}))
+setattr(act_as_agent, AUTHENTICATES, True)
