@@ -22,7 +22,7 @@ from joignable.ledger.store import open_store  # noqa: E402
 
 def rows(db: Path) -> list[tuple[int, str, bytes]]:
     with sqlite3.connect(db) as con:
-        return con.execute("SELECT seq, type, data FROM events ORDER BY seq").fetchall()
+        return con.execute("SELECT seq, data FROM events ORDER BY seq").fetchall()
 
 
 def events(db: Path) -> list[ev.AnyEvent]:

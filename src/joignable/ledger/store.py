@@ -16,9 +16,11 @@ from typing import Protocol
 from joignable.core import events as ev
 from joignable.core.errors import DomainError
 
-# 2: ``at`` and ``type`` are virtual columns computed from ``data`` when read (1 stored them,
-# and extracting them cost two thirds of the writer's SQLite time); ledgers of 1 are still
-# read and appended to, in their own layout.
+# 2: a row is its sequence number and its event's JSON, nothing else. Schema 1 also stored the
+# event's time and type, extracted from the JSON at every append: two thirds of the writer's
+# SQLite work (virtual generated columns are no cheaper: SQLite computes them on insert too).
+# Readers that filter on them use ``json_extract(data, ...)``, which works on both. Ledgers of
+# schema 1 are still read and appended to, in their own layout.
 SCHEMA_VERSION = 2
 SUPPORTED_SCHEMAS = (1, 2)
 
@@ -43,12 +45,7 @@ class EventStore(Protocol):
     def close(self) -> None: ...
 
 
-_CREATE_EVENTS = (
-    "CREATE TABLE IF NOT EXISTS events ("
-    " seq INTEGER PRIMARY KEY, data BLOB NOT NULL,"
-    " at REAL GENERATED ALWAYS AS (json_extract(data, '$.at')) VIRTUAL,"
-    " type TEXT GENERATED ALWAYS AS (json_extract(data, '$.type')) VIRTUAL)"
-)
+_CREATE_EVENTS = "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, data BLOB NOT NULL)"
 _INSERT_BATCH = {
     2: "INSERT INTO events (seq, data) SELECT ?1 + key, CAST(value AS BLOB) FROM json_each(?2)",
     1: "INSERT INTO events (seq, at, type, data)"
@@ -152,7 +149,9 @@ class SQLiteStore:
 
     def first_seq_at(self, at: float) -> int:
         """The first sequence number at or after time ``at`` (events are in time order)."""
-        row = self.db.execute("SELECT min(seq) FROM events WHERE at >= ?", (at,)).fetchone()
+        row = self.db.execute(
+            "SELECT min(seq) FROM events WHERE json_extract(data, '$.at') >= ?", (at,)
+        ).fetchone()
         return int(row[0]) if row[0] is not None else self._last + 1
 
     def close(self) -> None:

@@ -440,7 +440,8 @@ class LedgerReader:
         marks = ", ".join("?" * len(types))
         with self.lock:
             rows = self.db.execute(
-                f"SELECT seq, data FROM events WHERE seq > ? AND seq <= ? AND type IN ({marks})"
+                "SELECT seq, data FROM events WHERE seq > ? AND seq <= ?"
+                f" AND json_extract(data, '$.type') IN ({marks})"
                 " ORDER BY seq LIMIT ?",
                 (seq, upto, *types, PAGE),
             ).fetchall()
