@@ -3,11 +3,11 @@
 The server is the one of ``web_chat`` (uvicorn as ``joignable serve`` runs it, a fresh SQLite
 ledger with ``synchronous=FULL``: every acknowledgement comes after an fsync, shared by the
 requests of one group commit), its agents logged out, so each contact arrives and waits in line.
-Client processes (asyncio streams and a minimal HTTP/1.1 client, ``_Connection``) keep
-``concurrency`` requests in flight between them over loopback for ``duration`` seconds after a
-short warm-up. The server's CPU per contact (from /proc) is the figure that holds on a busy
-machine. Afterwards, with the server stopped,
-the ledger file is read back: every contact the API acknowledged (201) must be there.
+Client processes (asyncio streams, ``web_harness.HttpPool``) keep ``concurrency`` requests in
+flight between them over loopback for ``duration`` seconds after a short warm-up. Afterwards,
+with the server stopped, the ledger file is read back: every contact the API acknowledged (201)
+must be there. The server's CPU per contact (from /proc) is the figure that holds on a busy
+machine.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 from benchmarks.scenario import bench_main
 from benchmarks.web_harness import (
     TOPIC,
+    HttpPool,
     Server,
     cores,
     cpu_snapshot,
@@ -38,50 +39,11 @@ from benchmarks.web_harness import (
 )
 
 
-class _Connection:
-    """One keep-alive HTTP/1.1 connection that POSTs JSON and reads the answer, written by hand
-    on asyncio streams: httpx cost the clients about 8 ms of CPU a request (0.84 cores at
-    105/s), so at 500/s the clients alone would have needed more than the machine's 2 cores.
-    Enough HTTP for this server's answers: a status line, headers, a ``content-length`` body."""
-
-    def __init__(self, base: str, token: str) -> None:
-        host, _, port = base.removeprefix("http://").partition(":")
-        self.host, self.port = host, int(port)
-        self.head = (
-            f"POST /api/contacts HTTP/1.1\r\nHost: {base.removeprefix('http://')}\r\n"
-            f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-        ).encode()
-        self.streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
-
-    async def post(self, body: bytes) -> tuple[int, bytes]:
-        if self.streams is None:
-            self.streams = await asyncio.open_connection(self.host, self.port)
-        reader, writer = self.streams
-        try:
-            writer.write(b"%sContent-Length: %d\r\n\r\n%s" % (self.head, len(body), body))
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length, close = 0, False
-            for line in head.lower().split(b"\r\n")[1:]:
-                if line.startswith(b"content-length:"):
-                    length = int(line[15:])
-                elif line == b"connection: close":
-                    close = True
-            answer = await reader.readexactly(length)
-        except BaseException:
-            self.close()
-            raise
-        if close:
-            self.close()
-        return status, answer
-
-    def close(self) -> None:
-        if self.streams is not None:
-            self.streams[1].close()
-            self.streams = None
-
-
 async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
+    # httpx cost the clients about 8 ms of CPU a request (0.84 cores at 105/s): at 500/s they
+    # alone would have needed more than the machine's 2 cores
+    http = HttpPool(cfg["base"], cfg["concurrency"])
+    auth = {"Authorization": f"Bearer {cfg['token']}"}
     loop = asyncio.get_running_loop()
     print(json.dumps({"ready": True}), flush=True)
     warm, go, end = json.loads(await loop.run_in_executor(None, sys.stdin.readline))["window"]
@@ -92,12 +54,11 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
 
     async def worker(w: int) -> None:
         nonlocal n
-        conn = _Connection(cfg["base"], cfg["token"])
         while (now := time.monotonic()) < end:
             n += 1
             body = {"queue": TOPIC, "channel": "chat", "customer": f"c{cfg['index']}-{n}"}
             try:
-                status, answer = await conn.post(json.dumps(body).encode())
+                status, answer = await http.request("POST", "/api/contacts", body, auth)
             except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
                 errors[repr(exc)[:60]] = errors.get(repr(exc)[:60], 0) + 1
                 continue
@@ -112,7 +73,6 @@ async def _client(cfg: dict[str, Any]) -> dict[str, Any]:
                 latencies.append((done - now) * 1000.0)
             else:
                 acked.append("+" + contact)  # outside it: still checked in the ledger
-        conn.close()
 
     await asyncio.sleep(max(0.0, warm - time.monotonic()))
     await asyncio.gather(*(worker(w) for w in range(cfg["concurrency"])))
