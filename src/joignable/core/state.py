@@ -491,11 +491,19 @@ class Pool:
         if s is Strategy.ROUND_ROBIN:
             return (agent.last_offer_seq, agent.order, agent.id)
         if s is Strategy.LEAST_OCCUPIED:
-            cap = sum(agent.capacity.values()) or 1
-            return (agent.total_load() / cap, agent.idle_since, agent.order, agent.id)
+            cap = 0
+            for n in agent.capacity.values():
+                cap += n
+            load = 0
+            for n in agent.load.values():
+                load += n
+            return (load / (cap or 1), agent.idle_since, agent.order, agent.id)
         # most skilled: highest sum of levels on the skills this pool asks for
-        req = self.alternatives[0] if self.alternatives else {}
-        score = sum(agent.config.skills.get(s_, 0) for s_ in req)
+        score = 0
+        if self.alternatives:
+            skills = agent.config.skills
+            for skill in self.alternatives[0]:
+                score += skills.get(skill, 0)
         return (-score, agent.idle_since, agent.order, agent.id)
 
     def waiting_count(self) -> int:
@@ -830,13 +838,26 @@ class State:
     def _free_keys(agent: Agent) -> list[FreeKey]:
         """The agent's key in each line it serves, in the order of ``agent.pools`` (the same
         for every channel, and for every longest-idle line: computed once)."""
+        # Only the most-skilled key depends on the line; the others are the agent's own, made
+        # once and shared (their lines then share one free-index entry too).
         idle: FreeKey | None = None
+        rr: FreeKey | None = None
+        occupied: FreeKey | None = None
         keys = []
         for pool in agent.pools:
-            if pool.strategy is Strategy.LONGEST_IDLE:
+            s = pool.strategy
+            if s is Strategy.LONGEST_IDLE:
                 if idle is None:
                     idle = pool.free_key(agent)
                 keys.append(idle)
+            elif s is Strategy.ROUND_ROBIN:
+                if rr is None:
+                    rr = pool.free_key(agent)
+                keys.append(rr)
+            elif s is Strategy.LEAST_OCCUPIED:
+                if occupied is None:
+                    occupied = pool.free_key(agent)
+                keys.append(occupied)
             else:
                 keys.append(pool.free_key(agent))
         return keys
