@@ -701,6 +701,8 @@ def test_an_agent_transfers_a_chat_to_a_named_agent(served: Served, desk: Any) -
         choice = desk.get_by_label("Transfer to an agent")
         options = choice.locator("option")
         assert AGENT not in options.evaluate_all("os => os.map((o) => o.value)")  # not oneself
+        option = choice.locator(f'option[value="{other}"]')
+        expect(option).to_have_text(f"{name} (away)")  # each colleague with their state
         choice.select_option(other)
         # the colleague is away: refused with the engine's reason, the chat stays here
         desk.get_by_role("button", name="Transfer to this agent").click()
@@ -711,6 +713,8 @@ def test_an_agent_transfers_a_chat_to_a_named_agent(served: Served, desk: Any) -
             sup.put(f"/api/agents/{other}/presence", json={"presence": "available"}).status_code
             == 200
         )
+        choice.focus()  # the list is looked at again: its states are fetched again
+        expect(option).to_have_text(f"{name} (available)")
         desk.get_by_role("button", name="Transfer to this agent").click()
         expect(desk.locator("#notice")).to_have_text(f"c99 (Billing) transferred to {name}.")
         expect(desk.get_by_role("tab", name="c99 (Billing)")).to_have_count(0)

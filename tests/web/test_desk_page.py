@@ -205,9 +205,28 @@ def test_the_desk_names_the_colleagues_a_contact_may_be_transferred_to(org: Org)
         config = state[a["id"]].config
         assert a["name"] == (config.name or config.id)
         assert a["channels"] == [ch.value for ch in state[a["id"]].channels]
+        assert a["state"] == state[a["id"]].state_name() == "offline"  # the demo's start
     names = [(a["name"].casefold(), a["id"]) for a in colleagues]
     assert names == sorted(names)  # as a person looks for them
     # the strings the transfer and the offer preview show, in both languages
     fr = org.clients[Role.AGENT].get("/desk?lang=fr").text
     assert '<label for="transfer-agent">Transférer à un conseiller</label>' in fr
     assert json.loads(_data(fr, "desk-data"))["t"]["preview"] == "Ce que le client a écrit"
+
+
+def test_the_transfer_list_says_whether_each_colleague_is_available(org: Org) -> None:
+    """The desk labels each colleague with their state, from the page and then from
+    GET /api/agents (which an agent may read), in the desk's language."""
+    agent = org.clients[Role.AGENT]
+    sup = org.clients[Role.SUPERVISOR]
+    assert sup.put("/api/agents/a02/presence", json={"presence": "available"}).status_code == 200
+    assert sup.put("/api/agents/a03/presence", json={"presence": "away"}).status_code == 200
+    data = json.loads(_data(agent.get("/desk").text, "desk-data"))
+    states = {a["id"]: a["state"] for a in data["agents"]}
+    assert states["a02"] == "available" and states["a03"] == "away"
+    listed = agent.get("/api/agents")
+    assert listed.status_code == 200
+    assert {x["config"]["id"]: x["state"] for x in listed.json()}["a03"] == "away"
+    for lang, label in (("en", "away"), ("fr", "absent")):
+        t = json.loads(_data(agent.get(f"/desk?lang={lang}").text, "desk-data"))["t"]
+        assert t["state_away"] == label and "{name}" in t["agent_option"]

@@ -97,6 +97,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "transferred": "{contact} transferred to {queue}.",
         "transfer_to_agent": "Transfer to an agent",
         "transfer_agent": "Transfer to this agent",
+        "agent_option": "{name} ({state})",
         "transferred_agent": "{contact} transferred to {agent}.",
         "no_agent_to_transfer": "No other agent takes this kind of contact.",
         "preview": "What the customer wrote",
@@ -184,6 +185,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "transferred": "{contact} transféré vers {queue}.",
         "transfer_to_agent": "Transférer à un conseiller",
         "transfer_agent": "Transférer à ce conseiller",
+        "agent_option": "{name} ({state})",
         "transferred_agent": "{contact} transféré à {agent}.",
         "no_agent_to_transfer": "Aucun autre conseiller ne prend ce type de contact.",
         "preview": "Ce que le client a écrit",
@@ -323,13 +325,15 @@ async def desk_page(request: Request, lang: str | None = Query(None, max_length=
 
 
 def colleagues(engine: Engine, agent_id: str) -> list[dict[str, Any]]:
-    """The other agents, by name, with the channels they take: whom a contact may be transferred
-    to (whether one is available is the engine's to say, when the agent asks)."""
+    """The other agents, by name, with the channels they take and their state (available,
+    away, in conversation...): whom a contact may be transferred to. The desk refreshes the
+    states from GET /api/agents when its list is shown; the engine still decides at transfer."""
     found = [
         {
             "id": a.config.id,
             "name": a.config.name or a.config.id,
             "channels": [ch.value for ch in a.channels],
+            "state": a.state_name(),
         }
         for a in engine.state.agents.values()
         if a.config.id != agent_id

@@ -546,10 +546,11 @@
         ...able.map((a) => {
           const option = document.createElement("option");
           option.value = a.id;
-          option.textContent = a.name;
           return option;
         }),
       );
+      labelColleagues();
+      refreshColleagues();
       $("transfer-agent-none").hidden = able.length > 0;
       for (const el of $("transfer-agent-form").elements) el.disabled = !able.length;
     }
@@ -698,6 +699,29 @@
       $("notice").textContent = fill(t.transferred, { contact: who, queue: queueName(queue) });
     });
   });
+
+  // Each colleague in the transfer list with their state (available, away, in conversation...),
+  // as the page was rendered, then as GET /api/agents says when the list is built or focused.
+  function labelColleagues() {
+    for (const option of $("transfer-agent").options) {
+      const a = data.agents.find((x) => x.id === option.value);
+      const state = a && (t["state_" + a.state] || a.state);
+      if (a) option.textContent = fill(t.agent_option, { name: a.name, state });
+    }
+  }
+
+  async function refreshColleagues() {
+    try {
+      const listed = await call("GET", "/api/agents");
+      const states = new Map(listed.map((x) => [x.config.id, x.state]));
+      for (const a of data.agents) if (states.has(a.id)) a.state = states.get(a.id);
+      labelColleagues();
+    } catch (e) {
+      // the states last shown stay: the transfer itself still says why it is refused
+    }
+  }
+
+  $("transfer-agent").addEventListener("focus", refreshColleagues);
 
   $("transfer-agent-form").addEventListener("submit", (event) => {
     event.preventDefault();
