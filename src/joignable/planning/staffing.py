@@ -1,7 +1,7 @@
 """The fewest agents per interval that meet a target, for many intervals at once.
 
-Erlang C steps up from the first stable staffing (more agents than Erlangs), carrying 1/B by its
-recurrence, so each further agent costs a few array operations. Erlang A may need fewer agents than
+Erlang C starts from a square-root staffing guess and walks to the answer by the recurrence of
+1/B, a few array operations a step (see ``staffing_c``). Erlang A may need fewer agents than
 the offered load when customers abandon (a queue that sheds its impatient callers is stable at any
 staffing), so its search may go anywhere down to zero agents (see ``_search_a``); pyworkforce's
 Erlang A starts at the load and over-staffs such queues.
@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.special import ndtri
 
+from joignable.planning import staffing_c
 from joignable.planning.erlang_a import Chain, erlang_a, figures
 from joignable.planning.erlang_c import erlang_c
 from joignable.planning.metrics import (
@@ -28,7 +29,6 @@ from joignable.planning.metrics import (
     check_sl_name,
 )
 from joignable.planning.names import MODELS
-from joignable.planning.special import log_inv_erlang_b
 
 _MAX_AGENTS = 10_000_000  # a target no staffing below this meets is refused as unattainable
 _SLACK = 1e-12  # a target met to rounding is met
@@ -188,8 +188,7 @@ def staff(
     shape = lam.shape
     lam, h, pat = lam.ravel(), h.ravel(), pat.ravel()  # the searches index rows
     if model == "erlang-c":
-        n = _search_c(lam, h, target)
-        m = erlang_c(lam, h, n, target.within)
+        n, m = _search_c(lam, h, target)
     else:
         n, busy, found = _search_a(lam, h, pat, target)
         if found is None:  # no traffic anywhere
@@ -203,39 +202,33 @@ def staff(
     return Staffing(scheduled, n.astype(np.int64), m.reshape(shape), model, target, shr)
 
 
-def _search_c(lam: Array, h: Array, target: Target) -> Array:
+def _search_c(lam: Array, h: Array, target: Target) -> tuple[Array, QueueMetrics]:
+    """Erlang C: the fewest agents from the first stable staffing (more agents than Erlangs,
+    and as many as the occupancy cap needs) up, and the figures there (``staffing_c``)."""
     a = lam * h
-    start = np.floor(a) + 1.0  # stability: more agents than Erlangs
+    start = np.floor(a)
+    start += 1.0  # stability: more agents than Erlangs
     if target.max_occupancy is not None:
         start = np.maximum(start, np.ceil(a / target.max_occupancy - 1e-9))
-    n = np.where(a > 0, start, 0.0)
-    rows = np.flatnonzero(a > 0)
-    # the rows still short of the target, as compact arrays that shrink at every step
-    nn, aa, hh = n[rows], a[rows], h[rows]
-    # 1/B is moderate from n = a up (about sqrt(a)); it only overflows far above, where B,
-    # hence C, is 0 for all purposes: plain floats suffice here, and spare the logs.
-    with np.errstate(over="ignore"):
-        inv_b = np.exp(log_inv_erlang_b(nn, aa))
-    wait_bound = None if target.sl is None else 1.0 - target.sl + _SLACK
-    asa = target.asa
-    while rows.size:
-        rho = aa / nn
-        c = 1.0 / ((1.0 - rho) * inv_b + rho)  # Erlang C's P(wait), stable rows only
-        drain = (nn - aa) / hh  # n mu - lambda
-        ok = np.ones(rows.size, dtype=bool)
-        if wait_bound is not None:  # P(wait > T) = C exp(-drain T)
-            ok &= c * np.exp(-drain * target.within) <= wait_bound
-        if asa is not None:
-            ok &= c <= (asa + _SLACK) * drain
-        n[rows[ok]] = nn[ok]
-        short = ~ok
-        rows, nn, aa, hh, inv_b = rows[short], nn[short], aa[short], hh[short], inv_b[short]
-        if nn.size and nn.max() >= _MAX_AGENTS:
-            raise ValueError("no staffing meets this target")
-        nn = nn + 1.0
-        with np.errstate(over="ignore"):
-            inv_b = 1.0 + nn / aa * inv_b  # 1/B(k) = 1 + (k/a) / B(k-1)
-    return n
+    busy = a > 0
+    every = bool(busy.all())  # no copies when every cell has traffic
+    rows = np.flatnonzero(busy)
+    aa, hh, ss = (a, h, start) if every else (a[rows], h[rows], start[rows])
+    found = staffing_c.search(
+        aa,
+        hh,
+        ss,
+        wait_bound=None if target.sl is None else 1.0 - target.sl + _SLACK,
+        within=target.within,
+        asa=None if target.asa is None else target.asa + _SLACK,
+        max_agents=_MAX_AGENTS,
+    )
+    m = staffing_c.figures(aa, hh, target.within, found)
+    if every:
+        return found.n, m
+    idle = np.flatnonzero(~busy)  # no traffic: no agents
+    merged = _merge(a.size, (rows, m), (idle, erlang_c(lam[idle], h[idle], 0.0, target.within)))
+    return merged.agents, merged
 
 
 def _search_a(
