@@ -4,6 +4,7 @@ here: it is recorded in docs/benchmarks.md)."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 
 import pytest
 from benchmarks import planning
@@ -56,3 +57,16 @@ def test_simpy_and_the_simulator_agree_call_for_call() -> None:
     m = r["simulation"]
     assert m["simpy"]["abandoned"] == m["abandoned"] > 0
     assert m["lost"] == 0 and "SimPy" in planning.format_result(r)
+
+
+def test_a_peer_not_installed_is_skipped_with_a_clear_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    # CI's smoke test runs without the bench extra: the run goes on, and says what it left out
+    monkeypatch.setattr(planning, "_pyworkforce", lambda: None)
+    monkeypatch.setitem(sys.modules, "simpy", None)  # import simpy raises ImportError
+    r = planning.run(
+        intervals=2, queues=1, repeat=1, sample=2, large=False, calls=1_000, day_agents=10
+    )
+    assert r["ok"] and r["pyworkforce"] == r["simulation"]["simpy"] == planning.SKIPPED
+    lines = planning.format_result(r).splitlines()
+    assert f"  pyworkforce {planning.SKIPPED}" in lines
+    assert f"  SimPy {planning.SKIPPED}" in lines
