@@ -8,10 +8,10 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -34,6 +34,48 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+
+T = TypeVar("T")
+
+
+def eventually(probe: Callable[[], T | None], timeout: float = 5.0) -> T:
+    """What ``probe`` finds once it finds something (polled, for state the page does not show)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = probe()
+        if found:
+            return found
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def log_in(page: Any, served: Served, role: Role) -> None:
+    """Log the page's browser in as ``role``, through its own request context (so the session
+    cookie is the browser's, as after the login form)."""
+    login = served.logins[role]
+    r = page.request.post(
+        f"{served.base}/api/session",
+        data={"username": login.username, "password": login.password},
+    )
+    assert r.ok, r.text()
+
+
+def new_page(browser: Any, locale: str = "en-US", timeout: float = 5000) -> Any:
+    """A page in a context of its own (close it with ``page.context.close()``)."""
+    page = browser.new_context(locale=locale).new_page()
+    page.set_default_timeout(timeout)
+    return page
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """An anonymous page in English."""
+    page = new_page(browser)
+    try:
+        yield page
+    finally:
+        page.context.close()
 
 
 def _free_port() -> int:

@@ -4,39 +4,15 @@ the customer leaves. And a customer who leaves before an answer is an abandon.""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
 import httpx
-import pytest
 
 from joignable.web.accounts import Role
 
-from .conftest import Served
+from .conftest import Served, eventually
 
 T = TypeVar("T")
-
-
-def _eventually(probe: Callable[[], T | None], timeout: float = 5.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(5000)
-    try:
-        yield page
-    finally:
-        context.close()
 
 
 def _offer(agent: httpx.Client) -> str | None:
@@ -65,7 +41,7 @@ def test_a_customer_chats_with_an_agent_in_a_real_browser(served: Served, page: 
 
     r = agent.put("/api/agents/a01/presence", json={"presence": "available"})
     assert r.status_code == 200, r.text
-    contact = _eventually(lambda: _offer(agent))
+    contact = eventually(lambda: _offer(agent))
     assert agent.post(f"/api/agents/a01/offers/{contact}/accept").json()["accepted"] is True
     expect(page.locator("#status-line")).to_have_text("Ana is with you.")
 
@@ -76,7 +52,7 @@ def test_a_customer_chats_with_an_agent_in_a_real_browser(served: Served, page: 
     page.get_by_label("Your message").fill("My invoice is wrong.")
     page.get_by_label("Your message").press("Enter")  # the keyboard sends
     expect(page.locator("#messages li.customer .text")).to_have_text("My invoice is wrong.")
-    texts = _eventually(
+    texts = eventually(
         lambda: [m["text"] for m in agent.get(chat).json()["messages"] if m["sender"] == "customer"]
     )
     assert texts == ["My invoice is wrong."]

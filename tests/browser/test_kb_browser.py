@@ -5,25 +5,11 @@ API, sees every question with the customer's answer."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
 
 from joignable.web.accounts import Role
 
-from .conftest import Served
-
-
-@pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(5000)
-    try:
-        yield page
-    finally:
-        context.close()
+from .conftest import Served, log_in, new_page
 
 
 def _contact(page: Any) -> str:
@@ -126,16 +112,9 @@ def test_the_agents_panel_shows_the_packet_runs_a_flow_and_links_the_solution(
     customer.post(f"{kb}/runs/{run['run']}/answer", json={"value": "blinking"})
     assert customer.post(f"{kb}/handover", json={"run": run["run"]}).status_code == 200
 
-    context = browser.new_context(locale="en-US")
+    page = new_page(browser)
     try:
-        page = context.new_page()
-        page.set_default_timeout(5000)
-        login = served.logins[Role.AGENT]
-        r = page.request.post(
-            f"{served.base}/api/session",
-            data={"username": login.username, "password": login.password},
-        )
-        assert r.ok, r.text()
+        log_in(page, served, Role.AGENT)
         page.goto(f"{served.base}/desk")
         expect(page.locator("#kb-panel")).to_be_attached()
         page.evaluate(
@@ -186,7 +165,7 @@ def test_the_agents_panel_shows_the_packet_runs_a_flow_and_links_the_solution(
         }
         assert [r["audience"] for r in seen["runs"]] == ["customer", "agent"]
     finally:
-        context.close()
+        page.context.close()
         customer.post(f"/api/chat/{contact}/leave")
         customer.close()
 
@@ -209,16 +188,9 @@ def test_an_expert_reviews_on_the_kb_page(served: Served, browser: Any) -> None:
     anyone.post(f"/api/kb/public/runs/{run['run']}/answer", json={"value": "red"})
     assert anyone.post("/api/kb/public/solved", json={"run": run["run"]}).status_code == 200
 
-    context = browser.new_context(locale="fr-FR")
+    page = new_page(browser, "fr-FR")
     try:
-        page = context.new_page()
-        page.set_default_timeout(5000)
-        login = served.logins[Role.KNOWLEDGE_EXPERT]
-        r = page.request.post(
-            f"{served.base}/api/session",
-            data={"username": login.username, "password": login.password},
-        )
-        assert r.ok, r.text()
+        log_in(page, served, Role.KNOWLEDGE_EXPERT)
         page.goto(f"{served.base}/kb")
         expect(page.locator("h1")).to_have_text("Connaissances")
         page.get_by_label("Demande", exact=True).fill("ma box clignote")
@@ -246,7 +218,7 @@ def test_an_expert_reviews_on_the_kb_page(served: Served, browser: Any) -> None:
         row = page.locator("#analytics tbody tr", has_text="en-no-internet")
         expect(row.locator("td").nth(2)).not_to_have_text("0")
     finally:
-        context.close()
+        page.context.close()
     published = agent.get("/api/kb/articles/fr-esim").json()
     assert published["state"] == "published"
     assert [c["note"] for c in published["history"] if c["action"] == "comment"] == ["Clair, merci"]

@@ -13,7 +13,7 @@ import pytest
 
 from joignable.web.accounts import Role
 
-from .conftest import Served
+from .conftest import Served, log_in, new_page
 
 
 def _loaded(page: Any, selector: str) -> None:
@@ -26,20 +26,12 @@ def _loaded(page: Any, selector: str) -> None:
 
 @pytest.fixture
 def page(browser: Any, served: Served) -> Iterator[Any]:
-    context = browser.new_context(locale="en-US")
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    login = served.logins[Role.SUPERVISOR]
-    # logged in through the page's own request context: the session cookie is the browser's
-    r = page.request.post(
-        f"{served.base}/api/session",
-        data={"username": login.username, "password": login.password},
-    )
-    assert r.ok, r.text()
+    page = new_page(browser, timeout=10_000)
+    log_in(page, served, Role.SUPERVISOR)
     try:
         yield page
     finally:
-        context.close()
+        page.context.close()
 
 
 def test_a_supervisor_staffs_the_textbook_example(served: Served, page: Any) -> None:
