@@ -28,6 +28,7 @@ in. The live watchdog (the audit fed event by event inside the Center) is measur
 from __future__ import annotations
 
 import argparse
+import bisect
 import gc
 import os
 import random
@@ -116,8 +117,6 @@ class Setup:
         self.events += len(batch)
 
     def queue(self, rng: random.Random) -> tuple[str, Channel]:
-        import bisect
-
         i = bisect.bisect_left(self.cum, rng.random() * self.cum[-1])
         q = self.layout.queues[min(i, len(self.cum) - 1)].id
         return q, self.layout.channel_of[q]
