@@ -79,10 +79,10 @@ def check_sl_name(name: str) -> str:
 def as_array(value: npt.ArrayLike, name: str, *, positive: bool = False) -> Array:
     """A float array of finite values >= 0 (> 0 when ``positive``), or ValueError naming it."""
     arr = np.asarray(value, dtype=np.float64)
-    if not np.all(np.isfinite(arr)):
+    if not np.isfinite(arr).all():
         raise ValueError(f"{name} must be a finite number")
-    if positive and np.any(arr <= 0):
+    if positive and (arr <= 0).any():
         raise ValueError(f"{name} must be above 0")
-    if np.any(arr < 0):
+    if not positive and (arr < 0).any():
         raise ValueError(f"{name} must not be negative")
     return arr

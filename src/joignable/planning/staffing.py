@@ -186,10 +186,11 @@ def staff(
     target.check()
     lam, h, pat, shr = _inputs(arrivals, period, aht, patience, shrinkage, model)
     shape = lam.shape
-    lam, h, pat = lam.ravel(), h.ravel(), pat.ravel()  # the searches index rows
+    lam, h = lam.ravel(), h.ravel()  # the searches index rows
     if model == "erlang-c":
         n, m = _search_c(lam, h, target)
     else:
+        pat = pat.ravel()
         n, busy, found = _search_a(lam, h, pat, target)
         if found is None:  # no traffic anywhere
             m = erlang_a(lam, h, n, pat, target.within, target.short_abandon)
@@ -197,9 +198,12 @@ def staff(
             idle = np.flatnonzero(~(lam * h > 0))
             rest = erlang_a(lam[idle], h[idle], 0.0, pat[idle], target.within, target.short_abandon)
             m = _merge(n.size, (busy, found), (idle, rest))
-    n = n.reshape(shape)
-    scheduled = np.ceil(n / (1.0 - shr) - 1e-9).astype(np.int64)
-    return Staffing(scheduled, n.astype(np.int64), m.reshape(shape), model, target, shr)
+    productive = n.reshape(shape).astype(np.int64)
+    if shr.any():
+        scheduled = np.ceil(n.reshape(shape) / (1.0 - shr) - 1e-9).astype(np.int64)
+    else:  # no shrinkage: every agent scheduled is productive
+        scheduled = productive.copy()
+    return Staffing(scheduled, productive, m.reshape(shape), model, target, shr)
 
 
 def _search_c(lam: Array, h: Array, target: Target) -> tuple[Array, QueueMetrics]:
@@ -212,7 +216,7 @@ def _search_c(lam: Array, h: Array, target: Target) -> tuple[Array, QueueMetrics
         start = np.maximum(start, np.ceil(a / target.max_occupancy - 1e-9))
     busy = a > 0
     every = bool(busy.all())  # no copies when every cell has traffic
-    rows = np.flatnonzero(busy)
+    rows = np.flatnonzero(busy) if not every else np.empty(0, dtype=np.int64)
     aa, hh, ss = (a, h, start) if every else (a[rows], h[rows], start[rows])
     found = staffing_c.search(
         aa,
