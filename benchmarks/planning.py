@@ -111,7 +111,7 @@ def run(
     intervals: int = 96,
     queues: int = 100,
     seed: int = 42,
-    repeat: int = 5,
+    repeat: int = 10,
     sample: int = 300,
     peers: bool = True,
     large: bool = True,
