@@ -9,14 +9,16 @@ import os
 import numpy as np
 import numpy.typing as npt
 import pytest
+from benchmarks.planning import workload
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from joignable.planning import staffing_c
 from joignable.planning.erlang_c import erlang_c
-from joignable.planning.metrics import PLANNING_SL, QueueMetrics
+from joignable.planning.metrics import PLANNING_SL
 from joignable.planning.special import log_inv_erlang_b
 from joignable.planning.staffing import Target, staff
+from tests.unit.test_planning_erlang_a_fast import assert_same_figures
 
 Array = npt.NDArray[np.float64]
 
@@ -36,26 +38,13 @@ def plain_staffing(lam: Array, h: Array, target: Target) -> Array:
         n = n + short
 
 
-def assert_same_figures(fast: QueueMetrics, ref: QueueMetrics) -> None:
-    pairs = [
-        (fast.agents, ref.agents),
-        (fast.load, ref.load),
-        (fast.p_wait, ref.p_wait),
-        (fast.p_abandon, ref.p_abandon),
-        (fast.asa, ref.asa),
-        (fast.occupancy, ref.occupancy),
-    ] + [(fast.service_level[k], ref.service_level[k]) for k in PLANNING_SL]
-    for got, want in pairs:
-        # 1e-15 absolute: a service level of 1 - C near 0 keeps only C's absolute rounding
-        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15, equal_nan=True)
-
-
 def check(arrivals: Array, aht: Array, target: Target) -> None:
     s = staff(arrivals, 900.0, aht, target)
     lam = arrivals / 900.0
     n = plain_staffing(lam, aht, target)
     np.testing.assert_array_equal(s.productive, n)
-    assert_same_figures(s.metrics, erlang_c(lam, aht, n, target.within))
+    # 1e-15 absolute: a service level of 1 - C near 0 keeps only C's absolute rounding
+    assert_same_figures(s.metrics, erlang_c(lam, aht, n, target.within), atol=1e-15)
 
 
 TARGETS = st.one_of(
@@ -93,12 +82,8 @@ def test_fast_staffing_equals_the_plain_search_on_random_cells(
 
 def test_fast_staffing_equals_the_plain_search_on_a_day_of_queues() -> None:
     # the benchmark's shape in small: a two-peak day of queues of all sizes
-    rng = np.random.default_rng(11)
-    hours = np.linspace(0.0, 24.0, 24, endpoint=False)
-    day = 0.05 + np.exp(-(((hours - 10.5) / 2.0) ** 2))
-    top = np.exp(rng.uniform(np.log(2.0), np.log(2000.0), 12))
-    arrivals = np.maximum(np.round(day[:, None] / day.max() * top[None, :]), 1.0)
-    aht = np.broadcast_to(np.round(rng.uniform(120.0, 600.0, 12)), arrivals.shape)
+    arrivals, aht = workload(np.random.default_rng(11), 24, 12, (2.0, 2000.0))
+    aht = np.broadcast_to(aht, arrivals.shape)
     for target in (Target(0.8, 20.0), Target(0.95, 10.0), Target(None, asa=15.0)):
         check(arrivals.ravel(), aht.ravel(), target)
 
@@ -115,12 +100,8 @@ def test_fast_staffing_equals_the_plain_search_at_the_extremes(target: Target) -
 def test_the_first_guess_is_the_answer_or_one_short_on_a_day_of_queues() -> None:
     # what makes it fast (a check or two a cell), not a promise: on the benchmark's day of 100
     # queues the answer is the square-root staffing guess or one agent more in every cell
-    rng = np.random.default_rng(42)
-    hours = np.linspace(0.0, 24.0, 96, endpoint=False)
-    day = 0.05 + np.exp(-(((hours - 10.5) / 2.0) ** 2)) + 0.8 * np.exp(-(((hours - 15) / 2.5) ** 2))
-    top = np.exp(rng.uniform(np.log(2.0), np.log(2000.0), 100))
-    arrivals = np.maximum(np.round(day[:, None] / day.max() * top[None, :]), 1.0).ravel()
-    aht = np.broadcast_to(np.round(rng.uniform(120.0, 600.0, 100)), (96, 100)).ravel()
+    arrivals, aht = workload(np.random.default_rng(42), 96, 100, (2.0, 2000.0))
+    arrivals, aht = arrivals.ravel(), np.broadcast_to(aht, (96, 100)).ravel()
     a = arrivals / 900.0 * aht
     guess = staffing_c.first_guess(a, np.sqrt(a), 20.0 / aht, wait_bound=0.2, asa_h=None)
     guess = np.maximum(guess, np.floor(a) + 1)
