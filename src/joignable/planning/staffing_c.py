@@ -26,10 +26,10 @@ import functools
 
 import numpy as np
 import numpy.typing as npt
-from scipy.special import ndtr
+from scipy.special import gammaincc, ndtr
 
 from joignable.planning.metrics import PLANNING_SL, Array, QueueMetrics
-from joignable.planning.special import log_inv_erlang_b
+from joignable.planning.special import log_gamma_ratio, log_inv_erlang_b
 
 IntArray = npt.NDArray[np.int64]
 
@@ -115,15 +115,17 @@ class _Check:
 
     P(wait) = C = n / ((n - a) x + a), so P(wait > T) = C exp(-(n - a) T / AHT) <= w and
     ASA = C AHT / (n - a) <= asa are checked multiplied out, without a division; the call
-    returns that, and exp(-(n - a) T / AHT) when there is a service-level target. ``rows``
-    picks the cells checked (all by default)."""
+    returns that, exp(-(n - a) T / AHT) when there is a service-level target (else None), and
+    C's denominator (n - a) x + a, which the figures reuse. ``rows`` picks the cells checked
+    (all by default)."""
 
     def __init__(self, wait_bound: float | None, t_h: Array, h_asa: Array | None) -> None:
-        self.wait_bound, self.t_h, self.h_asa = wait_bound, t_h, h_asa
+        self.wait_bound, self.h_asa = wait_bound, h_asa
+        self.neg_t_h = np.negative(t_h)  # -T / AHT: exp's argument in one product
 
     def __call__(
         self, n: Array, a: Array, x: Array, rows: slice | IntArray = slice(None)
-    ) -> tuple[npt.NDArray[np.bool_], Array | None]:
+    ) -> tuple[npt.NDArray[np.bool_], Array | None, Array]:
         d = n - a
         ok: npt.NDArray[np.bool_] | None = None
         e = None
@@ -131,14 +133,13 @@ class _Check:
             den = d * x
             den += a
             if self.wait_bound is not None:
-                e = a - n
-                e *= self.t_h[rows]
+                e = d * self.neg_t_h[rows]
                 np.exp(e, out=e)
                 ok = n * e <= self.wait_bound * den
             if self.h_asa is not None:
                 ok_asa = n * self.h_asa[rows] <= d * den
                 ok = ok_asa if ok is None else ok & ok_asa
-        return (np.ones(n.shape, dtype=bool) if ok is None else ok), e
+        return (np.ones(n.shape, dtype=bool) if ok is None else ok), e, den
 
     def may_meet(self, n: Array, a: Array, x: Array) -> npt.NDArray[np.bool_]:
         """False where the targets are surely missed, found without an exponential (the bulk
@@ -149,35 +150,45 @@ class _Check:
         with np.errstate(invalid="ignore", over="ignore"):
             den = d * x
             den += a
-            maybe = np.ones(n.shape, dtype=bool)
+            maybe: npt.NDArray[np.bool_] | None = None
             if self.wait_bound is not None:
-                low = a - n
-                low *= self.t_h
+                low = d * self.neg_t_h
                 low *= 1.0 / 16.0
                 low += 1.0
                 np.maximum(low, 0.0, out=low)
                 for _ in range(4):
                     low *= low
-                maybe = n * low <= self.wait_bound * (1.0 + 1e-12) * den
+                low *= n
+                maybe = low <= self.wait_bound * (1.0 + 1e-12) * den
             if self.h_asa is not None:
-                maybe &= n * self.h_asa <= d * den
-        return maybe
+                ok_asa = n * self.h_asa <= d * den
+                maybe = ok_asa if maybe is None else maybe & ok_asa
+        return np.ones(n.shape, dtype=bool) if maybe is None else maybe
 
 
 class Found:
-    """The answer per cell: agents n, x = 1/B(n, a) and exp(-(n - a) T / AHT) (None when no
-    service-level target asked for it), filled in as cells are settled."""
+    """The answer per cell: agents n, C's denominator den = (n - a) / B(n, a) + a and
+    exp(-(n - a) T / AHT) (None when no service-level target asked for it), filled in as cells
+    are settled."""
 
-    def __init__(self, n: Array, x: Array, e: Array | None) -> None:
-        self.n, self.x, self.e = n, x, e
+    def __init__(self, n: Array, den: Array, e: Array | None) -> None:
+        self.n, self.den, self.e = n, den, e
 
     def put(
-        self, rows: IntArray, n: Array, x: Array, e: Array | None, sel: npt.NDArray[np.bool_]
+        self,
+        rows: IntArray,
+        n: Array,
+        den: Array,
+        e: Array | None,
+        sel: npt.NDArray[np.bool_] | None = None,
     ) -> None:
-        at = rows[sel]
-        self.n[at], self.x[at] = n[sel], x[sel]
+        """Settle ``rows[sel]`` (every row of ``rows`` when ``sel`` is None: no selection)."""
+        if sel is not None:
+            rows, n, den = rows[sel], n[sel], den[sel]
+            e = None if e is None else e[sel]
+        self.n[rows], self.den[rows] = n, den
         if self.e is not None and e is not None:
-            self.e[at] = e[sel]
+            self.e[rows] = e
 
 
 def search(
@@ -203,23 +214,26 @@ def search(
     # the answer is usually lo + 1 (on two days of 100 queues: 75 %) or lo + 2: check both,
     # lo first where a cheap bound leaves it in doubt (most cells surely miss there)
     maybe = np.flatnonzero(check.may_meet(lo, a, x))
-    ok_lo, e_lo = check(lo[maybe], a[maybe], x[maybe], maybe)
+    lo_m = lo[maybe]
+    ok_lo, e_lo, den_lo = check(lo_m, a[maybe], x[maybe], maybe)
     met_lo = maybe[ok_lo]  # the answer is lo, or fewer where lo > start
     n = lo + 1.0
     with np.errstate(over="ignore"):
         x_up = n / a
         x_up *= x
         x_up += 1.0
-    ok, e = check(n, a, x_up)
-    found = Found(n, x_up, e)
-    found.put(maybe, lo[maybe], x[maybe], e_lo, ok_lo)
-    ok[met_lo] = True
+    ok, e, den = check(n, a, x_up)
+    found = Found(n, den, e)
+    if met_lo.size:
+        found.put(maybe, lo_m, den_lo, e_lo, ok_lo)
+        ok[met_lo] = True
     if not ok.all():
         up = np.flatnonzero(~ok)
         _step_up(up, n[up], a[up], x_up[up], check, max_agents, found)
-    down = met_lo[lo[met_lo] > start[met_lo]]
-    if down.size:
-        _step_down(down, lo[down], a[down], x[down], start[down], check, found)
+    if met_lo.size:
+        down = met_lo[lo_m[ok_lo] > start[met_lo]]
+        if down.size:
+            _step_down(down, lo[down], a[down], x[down], start[down], check, found)
     return found
 
 
@@ -243,19 +257,20 @@ def inv_erlang_b(n: Array, a: Array) -> Array:
     big = reach[steps + 1]  # the first cells in that order, left to the gamma function
     x = np.ones(n.size)
     if big:
-        far = order[:big]
-        with np.errstate(over="ignore"):
-            x[:big] = np.exp(log_inv_erlang_b(n[far], a[far]))
+        x[:big] = _inv_b_gamma(n[order[:big]], a[order[:big]])
     if big < n.size:
         c = max(steps / np.e, 1.0)
         scale = np.cumprod(np.append(1.0, c / np.arange(1.0, steps + 1.0)))  # c^k / k!
         ratio = a[order[big:]]
         np.divide(c, ratio, out=ratio)
         y = x[big:]  # y_0 = 1
+        sizes = (above[1 : steps + 1] - big).tolist()  # step k: the first sizes[k - 1] cells
         with np.errstate(over="ignore"):
-            for k, s_k in enumerate(scale[1:].tolist(), start=1):
-                v = y[: reach[k] - big]
-                v *= ratio[: v.size]
+            if steps:  # y_1 = c + c/a: one operation
+                np.add(ratio[: sizes[0]], scale[1], out=y[: sizes[0]])
+            for m, s_k in zip(sizes[1:], scale[2:].tolist(), strict=True):
+                v = y[:m]
+                v *= ratio[:m]
                 v += s_k
         # 1/B = y_n k! / c^k: the cells with n agents are a run, longest n first
         y /= np.repeat(scale[::-1], count[steps::-1])
@@ -264,19 +279,37 @@ def inv_erlang_b(n: Array, a: Array) -> Array:
     return out
 
 
+def _inv_b_gamma(n: Array, a: Array) -> Array:
+    """1/B(n, a) = Q(n + 1, a) e^a n! / a^n (Q: the regularized upper incomplete gamma
+    function), for n > a, where Q is about 1/2 or more; the general ``log_inv_erlang_b``, with
+    its masked copies and its series for far more traffic than agents, where Q underflows."""
+    q = gammaincc(n + 1.0, a)
+    if q.min() < 1e-200:
+        with np.errstate(over="ignore"):
+            return np.asarray(np.exp(log_inv_erlang_b(n, a)), dtype=np.float64)
+    with np.errstate(over="ignore"):  # inf: past the largest float, far above the load
+        x = np.exp(log_gamma_ratio(n, a))
+    x *= q
+    return x
+
+
 def _step_up(
     rows: IntArray, n: Array, a: Array, x: Array, check: _Check, max_agents: float, found: Found
 ) -> None:
-    """Rows that miss the target at n: one agent more until they meet it."""
-    while rows.size:
+    """Rows that miss the target at n: one agent more until they meet it (usually once: the
+    last step settles every row left, without a selection)."""
+    while True:
         if n.max() >= max_agents:
             raise ValueError("no staffing meets this target")
         n = n + 1.0
         with np.errstate(over="ignore"):
             x = x * (n / a)
             x += 1.0
-        ok, e = check(n, a, x, rows)
-        found.put(rows, n, x, e, ok)
+        ok, e, den = check(n, a, x, rows)
+        if ok.all():
+            found.put(rows, n, den, e)
+            return
+        found.put(rows, n, den, e, ok)
         short = ~ok
         rows, n, a, x = rows[short], n[short], a[short], x[short]
 
@@ -291,25 +324,22 @@ def _step_down(
         with np.errstate(invalid="ignore"):  # inf - 1 stays inf: far above the load
             x_below = (x - 1.0) * (a / n)
         below = n - 1.0
-        ok_below, _ = check(below, a, x_below, rows)
+        ok_below, _, _ = check(below, a, x_below, rows)
         ok = (below >= start) & ok_below
         stop = ~ok
         if stop.any():
-            _, e = check(n, a, x, rows)
-            found.put(rows, n, x, e, stop)
+            _, e, den = check(n, a, x, rows)
+            found.put(rows, n, den, e, stop)
         rows, n, a, x, start = rows[ok], below[ok], a[ok], x_below[ok], start[ok]
 
 
 def figures(a: Array, h: Array, within: float, found: Found) -> QueueMetrics:
     """Erlang C's figures at the agents found, n > a > 0, as ``erlang_c.erlang_c`` gives them."""
-    n, x, e = found.n, found.x, found.e
+    n, den, e = found.n, found.den, found.e
     d = n - a
-    with np.errstate(over="ignore"):  # x = inf far above the load, where C = 0
-        den = d * x
-        den += a
-        if e is None:
-            e = np.exp((a - n) * (within / h))
-    c = np.divide(n, den, out=den)
+    if e is None:
+        e = np.exp((a - n) * (within / h))
+    c = np.divide(n, den, out=den)  # den = inf far above the load, where C = 0
     asa = c * h
     asa /= d
     sl = 1.0 - c * e
