@@ -150,6 +150,21 @@ class Staffing:
     shrinkage: Array = field(repr=False)
 
 
+_ONE = np.ones(())  # the patience Erlang C ignores
+_ONE.flags.writeable = False
+
+
+def _number(value: npt.ArrayLike, name: str, low: float, high: float, *, above: bool) -> Array:
+    """``as_array``, with a short cut for a plain number already in range (low, high), or
+    [low, high) unless ``above``: the checks on a NumPy scalar cost about 10 us, a tenth of a
+    day's Erlang C staffing."""
+    if type(value) in (float, int):
+        v = float(value)  # type: ignore[arg-type]
+        if (low < v if above else low <= v) and v < high:  # NaN fails both: refused below
+            return np.asarray(v)
+    return as_array(value, name, positive=above)
+
+
 def _inputs(
     arrivals: npt.ArrayLike,
     period: npt.ArrayLike,
@@ -162,9 +177,9 @@ def _inputs(
         raise ValueError(f"unknown model {model!r} (known: {', '.join(MODELS)})")
     if model == "erlang-a" and patience is None:
         raise ValueError("the erlang-a model needs the customers' mean patience (seconds)")
-    rate = as_array(arrivals, "arrivals") / as_array(period, "period", positive=True)
-    pat = as_array(1.0 if patience is None else patience, "patience", positive=True)
-    shr = as_array(shrinkage, "shrinkage")
+    rate = as_array(arrivals, "arrivals") / _number(period, "period", 0.0, math.inf, above=True)
+    pat = _ONE if patience is None else as_array(patience, "patience", positive=True)
+    shr = _number(shrinkage, "shrinkage", 0.0, 1.0, above=False)
     if np.any(shr >= 1):
         raise ValueError("shrinkage must be at least 0 and below 1")
     lam, h, p, s = np.broadcast_arrays(rate, as_array(aht, "aht", positive=True), pat, shr)
