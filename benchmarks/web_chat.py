@@ -284,7 +284,9 @@ async def _client(cfg: dict[str, Any]) -> None:
             await here.wait()
             await go.wait()
             while True:
-                await asyncio.sleep(rng.expovariate(1.0 / cfg["interval"]))
+                gap = rng.expovariate(1.0 / cfg["interval"])
+                # cut at the window's end: a long gap left customers asleep past the leave
+                await asyncio.sleep(min(gap, max(0.0, tally.end - time.monotonic())))
                 if time.monotonic() >= tally.end:
                     break
                 mid, text, _ = tally.text(prefix)
