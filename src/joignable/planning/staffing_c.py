@@ -111,7 +111,8 @@ def first_guess(
 
 
 class _Check:
-    """Whether n agents meet the targets, from x = 1/B(n, a); n > a (a stable queue).
+    """Whether n agents meet the targets, from x = 1/B(n, a); n > a (a stable queue). Called
+    within ``search``'s errstate (x = inf far above the load: an errstate costs a few us).
 
     P(wait) = C = n / ((n - a) x + a), so P(wait > T) = C exp(-(n - a) T / AHT) <= w and
     ASA = C AHT / (n - a) <= asa are checked multiplied out, without a division; the call
@@ -129,16 +130,15 @@ class _Check:
         d = n - a
         ok: npt.NDArray[np.bool_] | None = None
         e = None
-        with np.errstate(invalid="ignore", over="ignore"):  # x = inf far above the load
-            den = d * x
-            den += a
-            if self.wait_bound is not None:
-                e = d * self.neg_t_h[rows]
-                np.exp(e, out=e)
-                ok = n * e <= self.wait_bound * den
-            if self.h_asa is not None:
-                ok_asa = n * self.h_asa[rows] <= d * den
-                ok = ok_asa if ok is None else ok & ok_asa
+        den = d * x  # x = inf far above the load: so is den
+        den += a
+        if self.wait_bound is not None:
+            e = d * self.neg_t_h[rows]
+            np.exp(e, out=e)
+            ok = n * e <= self.wait_bound * den
+        if self.h_asa is not None:
+            ok_asa = n * self.h_asa[rows] <= d * den
+            ok = ok_asa if ok is None else ok & ok_asa
         return (np.ones(n.shape, dtype=bool) if ok is None else ok), e, den
 
     def may_meet(self, n: Array, a: Array, x: Array) -> npt.NDArray[np.bool_]:
@@ -147,22 +147,21 @@ class _Check:
         at least C (1 - y/16)^16, with y = (n - a) T / AHT; a margin of 1e-12 keeps a cell
         this rounds the other way from ``__call__``'s answer for the exact check."""
         d = n - a
-        with np.errstate(invalid="ignore", over="ignore"):
-            den = d * x
-            den += a
-            maybe: npt.NDArray[np.bool_] | None = None
-            if self.wait_bound is not None:
-                low = d * self.neg_t_h
-                low *= 1.0 / 16.0
-                low += 1.0
-                np.maximum(low, 0.0, out=low)
-                for _ in range(4):
-                    low *= low
-                low *= n
-                maybe = low <= self.wait_bound * (1.0 + 1e-12) * den
-            if self.h_asa is not None:
-                ok_asa = n * self.h_asa <= d * den
-                maybe = ok_asa if maybe is None else maybe & ok_asa
+        den = d * x
+        den += a
+        maybe: npt.NDArray[np.bool_] | None = None
+        if self.wait_bound is not None:
+            low = d * self.neg_t_h
+            low *= 1.0 / 16.0
+            low += 1.0
+            np.maximum(low, 0.0, out=low)
+            for _ in range(4):
+                low *= low
+            low *= n
+            maybe = low <= self.wait_bound * (1.0 + 1e-12) * den
+        if self.h_asa is not None:
+            ok_asa = n * self.h_asa <= d * den
+            maybe = ok_asa if maybe is None else maybe & ok_asa
         return np.ones(n.shape, dtype=bool) if maybe is None else maybe
 
 
@@ -203,6 +202,20 @@ def search(
 ) -> Found:
     """The fewest agents n >= start (start > a, whole numbers) meeting P(wait > within) <=
     wait_bound and ASA <= asa, for cells of load a > 0 and handle time h."""
+    # one errstate for the whole walk (1/B = inf far above the load), not one per step
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _search(a, h, start, wait_bound, within, asa, max_agents)
+
+
+def _search(
+    a: Array,
+    h: Array,
+    start: Array,
+    wait_bound: float | None,
+    within: float,
+    asa: float | None,
+    max_agents: float,
+) -> Found:
     t_h = within / h
     root = np.sqrt(a)
     asa_h = None if asa is None else asa / h
@@ -210,7 +223,7 @@ def search(
     guess -= 1.0
     lo = np.maximum(start, guess, out=guess)
     check = _Check(wait_bound, t_h, None if asa_h is None else 1.0 / asa_h)
-    x = inv_erlang_b(lo, a)
+    x = _inv_erlang_b(lo, a)
     # the answer is usually lo + 1 (on two days of 100 queues: 75 %) or lo + 2: check both,
     # lo first where a cheap bound leaves it in doubt (most cells surely miss there)
     maybe = np.flatnonzero(check.may_meet(lo, a, x))
@@ -218,10 +231,9 @@ def search(
     ok_lo, e_lo, den_lo = check(lo_m, a[maybe], x[maybe], maybe)
     met_lo = maybe[ok_lo]  # the answer is lo, or fewer where lo > start
     n = lo + 1.0
-    with np.errstate(over="ignore"):
-        x_up = n / a
-        x_up *= x
-        x_up += 1.0
+    x_up = n / a
+    x_up *= x
+    x_up += 1.0
     ok, e, den = check(n, a, x_up)
     found = Found(n, den, e)
     if met_lo.size:
@@ -247,6 +259,12 @@ def inv_erlang_b(n: Array, a: Array) -> Array:
     K/e keeps c^k / k! between about 1/sqrt(2 pi K) and e^(K/e)). The cells are sorted by
     agents, most first (a radix sort on a byte), so that step k works on the prefix of those
     that have k agents or more. Above K, from the incomplete gamma function."""
+    with np.errstate(over="ignore"):
+        return _inv_erlang_b(n, a)
+
+
+def _inv_erlang_b(n: Array, a: Array) -> Array:
+    """``inv_erlang_b`` within an errstate that lets overflows be."""
     key = np.minimum(n, _MAX_STEPS + 1).astype(np.uint8)
     count = np.bincount(key, minlength=_MAX_STEPS + 2)
     above = count[::-1].cumsum()[::-1]  # above[k]: how many cells have k agents or more
@@ -265,13 +283,12 @@ def inv_erlang_b(n: Array, a: Array) -> Array:
         np.divide(c, ratio, out=ratio)
         y = x[big:]  # y_0 = 1
         sizes = (above[1 : steps + 1] - big).tolist()  # step k: the first sizes[k - 1] cells
-        with np.errstate(over="ignore"):
-            if steps:  # y_1 = c + c/a: one operation
-                np.add(ratio[: sizes[0]], scale[1], out=y[: sizes[0]])
-            for m, s_k in zip(sizes[1:], scale[2:].tolist(), strict=True):
-                v = y[:m]
-                v *= ratio[:m]
-                v += s_k
+        if steps:  # y_1 = c + c/a: one operation
+            np.add(ratio[: sizes[0]], scale[1], out=y[: sizes[0]])
+        for m, s_k in zip(sizes[1:], scale[2:].tolist(), strict=True):
+            v = y[:m]
+            v *= ratio[:m]
+            v += s_k
         # 1/B = y_n k! / c^k: the cells with n agents are a run, longest n first
         y /= np.repeat(scale[::-1], count[steps::-1])
     out = np.empty(n.size)
@@ -285,10 +302,8 @@ def _inv_b_gamma(n: Array, a: Array) -> Array:
     its masked copies and its series for far more traffic than agents, where Q underflows."""
     q = gammaincc(n + 1.0, a)
     if q.min() < 1e-200:
-        with np.errstate(over="ignore"):
-            return np.asarray(np.exp(log_inv_erlang_b(n, a)), dtype=np.float64)
-    with np.errstate(over="ignore"):  # inf: past the largest float, far above the load
-        x = np.exp(log_gamma_ratio(n, a))
+        return np.asarray(np.exp(log_inv_erlang_b(n, a)), dtype=np.float64)
+    x = np.exp(log_gamma_ratio(n, a))  # inf: past the largest float, far above the load
     x *= q
     return x
 
@@ -302,9 +317,8 @@ def _step_up(
         if n.max() >= max_agents:
             raise ValueError("no staffing meets this target")
         n = n + 1.0
-        with np.errstate(over="ignore"):
-            x = x * (n / a)
-            x += 1.0
+        x = x * (n / a)
+        x += 1.0
         ok, e, den = check(n, a, x, rows)
         if ok.all():
             found.put(rows, n, den, e)
@@ -321,8 +335,7 @@ def _step_down(
     (which loses at most a bit a step: 1/B(n) > 2 above the load), while that still meets it.
     The figures kept are those at the answer, n, whose exp(-(n - a) T / AHT) is recomputed."""
     while rows.size:
-        with np.errstate(invalid="ignore"):  # inf - 1 stays inf: far above the load
-            x_below = (x - 1.0) * (a / n)
+        x_below = (x - 1.0) * (a / n)  # inf - 1 stays inf: far above the load
         below = n - 1.0
         ok_below, _, _ = check(below, a, x_below, rows)
         ok = (below >= start) & ok_below
