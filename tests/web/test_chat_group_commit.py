@@ -11,9 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from joignable.core import events as ev
+from joignable.core.kinds import Outcome
+from joignable.ledger.store import SQLiteStore
 from joignable.web.chat_store import ChatNotStored, ChatStore, Message, Sender
 
 from .conftest import Org
@@ -179,3 +183,32 @@ def test_leaving_closes_the_chat_with_its_message_in_one_write(org: Org) -> None
     assert customer.state()["messages"][-1]["text"] == "customer_left"
     r = customer.post("messages", {"text": "hello?"})
     assert r.status_code == 409 and r.json()["error"]["code"] == "contact_ended"
+
+
+def test_a_chat_that_cannot_be_stored_at_its_start_leaves_no_contact_waiting(org: Org) -> None:
+    """The contact arrives before its chat is stored: if that store fails, the customer gets the
+    coded 503 and the contact ends as failed with the reason, instead of waiting for an agent
+    with no chat behind it; the audit stays clean and a new start works."""
+    db = sqlite3.connect(org.services.db_path)
+    db.execute(
+        "CREATE TRIGGER refuse_chat BEFORE INSERT ON chats"
+        " WHEN NEW.name = 'Boom' BEGIN SELECT RAISE(ABORT, 'no room'); END"
+    )
+    db.commit()
+    db.close()
+    client = TestClient(org.app)
+    r = client.post("/api/chat", json={"name": "Boom", "topic": "billing", "language": "fr"})
+    assert r.status_code == 503, r.text
+    assert r.json()["error"]["code"] == "chat_not_stored"
+    ledger = SQLiteStore(org.services.db_path, readonly=True)
+    try:
+        failed = [
+            e
+            for _, e in ledger.read()
+            if isinstance(e, ev.ContactEnded) and e.reason == "chat_not_stored"
+        ]
+    finally:
+        ledger.close()
+    assert len(failed) == 1 and failed[0].outcome == Outcome.FAILED
+    assert not org.services.center.read(lambda e: failed[0].contact in e.state.contacts)
+    assert Customer(org, "Léa").start["contact"] != failed[0].contact

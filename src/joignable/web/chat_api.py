@@ -44,7 +44,7 @@ from joignable.core.errors import (
 from joignable.core.state import Status
 from joignable.web.auth import GUARD, Perm, Principal, act_as_agent, require
 from joignable.web.chat_presence import Attendance
-from joignable.web.chat_store import TOKEN_GRACE, ChatStore, Message, Sender
+from joignable.web.chat_store import TOKEN_GRACE, ChatNotStored, ChatStore, Message, Sender
 from joignable.web.errors import Forbidden, Unauthenticated
 from joignable.web.schemas import ID, Body, msgspec_response
 from joignable.web.services import Services, Svc
@@ -270,7 +270,15 @@ async def start_chat(
     result = await svc.runtime.run(
         "arrive", body.topic, "chat", customer=customer, data={"name": name, "via": "web chat"}
     )
-    token = await store.start(result.contact, name, body.topic, body.language)
+    try:
+        token = await store.start(result.contact, name, body.topic, body.language)
+    except ChatNotStored:
+        # The contact is in line but its chat could not be stored: nobody could talk to it. It
+        # ends as failed, with the reason, rather than wait for an agent in vain; the customer
+        # is told to try again (a contact ended already, say refused as full, stays as it is).
+        with contextlib.suppress(DomainError):
+            await svc.runtime.run("fail", result.contact, "chat_not_stored")
+        raise
     attendance: Attendance = request.app.state.chat_attendance
     attendance.seen(result.contact, svc.clock())
     out: dict[str, Any] = msgspec.to_builtins(result)
