@@ -190,6 +190,8 @@ class Found:
             self.e[rows] = e
 
 
+# one errstate for the whole walk (1/B = inf far above the load), not one per check and step
+@np.errstate(over="ignore", invalid="ignore")
 def search(
     a: Array,
     h: Array,
@@ -202,20 +204,6 @@ def search(
 ) -> Found:
     """The fewest agents n >= start (start > a, whole numbers) meeting P(wait > within) <=
     wait_bound and ASA <= asa, for cells of load a > 0 and handle time h."""
-    # one errstate for the whole walk (1/B = inf far above the load), not one per step
-    with np.errstate(over="ignore", invalid="ignore"):
-        return _search(a, h, start, wait_bound, within, asa, max_agents)
-
-
-def _search(
-    a: Array,
-    h: Array,
-    start: Array,
-    wait_bound: float | None,
-    within: float,
-    asa: float | None,
-    max_agents: float,
-) -> Found:
     t_h = within / h
     root = np.sqrt(a)
     asa_h = None if asa is None else asa / h
