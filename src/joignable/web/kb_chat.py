@@ -15,7 +15,6 @@ any chat counts as a deflected run in the knowledge analytics: there is no conta
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from typing import Annotated, Any, Literal
 
@@ -172,9 +171,8 @@ async def solved(contact_id: Customer, body: SolvedIn, svc: Svc, store: Chats) -
         k.confirm_solved(run)
     if body.article:
         k.opened(f"article:{body.article}")
-    with contextlib.suppress(KeyError):
-        store.close_chat(contact_id)
-    store.append(contact_id, Sender.SYSTEM, "", "kb_solved")
+    # awaited, not blocking the event loop: the chat closes with its message in one write
+    await store.post(contact_id, Sender.SYSTEM, "", "kb_solved", close=True)
     return {"contact": contact_id, **contact_state(svc, contact_id)}
 
 
@@ -194,7 +192,7 @@ async def handover(
     if status == "waiting" and packet["queue"] not in (None, queue):
         await _move_to(svc, contact_id, packet)
         k.keep_handover(contact_id, packet)  # the agent sees whether it moved
-    store.append(contact_id, Sender.SYSTEM, "", "kb_handover")
+    await store.post(contact_id, Sender.SYSTEM, "", "kb_handover")
     return {"contact": contact_id, "handover": packet, **contact_state(svc, contact_id)}
 
 
