@@ -124,12 +124,15 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     on_ready: Callable[[Services, list[Login]], None] | None = None,
+    *,
+    remember_visitors: bool = True,
 ) -> None:
     """Run the API in this process, which holds the center (the single writer of ``db``)."""
     from joignable.web.app import create_app
     from joignable.web.cli import run_server
 
     services = open_services(db, dense_search=True)
+    services.remember_visitors = remember_visitors
     try:
         logins = seed_demo(services)
         if on_ready is not None:

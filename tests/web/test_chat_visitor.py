@@ -100,3 +100,26 @@ def test_another_sites_form_cannot_start_a_chat_as_a_remembered_browser(org: Org
     )
     assert r.status_code == 422 and r.json()["error"]["code"] == "invalid_input"
     assert "set-cookie" not in r.headers and browser.cookies.get(VISITOR_COOKIE) == before
+
+
+def test_a_deployment_without_remember_sets_no_cookie_and_forgets_one_set_before(
+    org: Org,
+) -> None:
+    """`joignable serve --no-remember`: the page does not offer the box, a start asking to be
+    remembered stays anonymous, and a cookie from before is dropped."""
+    browser = TestClient(org.app)
+    start(browser, remember=True)
+    assert browser.cookies.get(VISITOR_COOKIE)
+    org.services.remember_visitors = False
+    try:
+        page = browser.get("/chat")
+        assert '<p hidden>\n          <label><input type="checkbox" id="remember"' in page.text
+        contact, r = start(browser, remember=True)
+        assert customer_of(org, contact) == ""
+        assert "Max-Age=0" in r.headers["set-cookie"]
+        assert not browser.cookies.get(VISITOR_COOKIE)
+        contact, r = start(TestClient(org.app), remember=True)
+        assert "set-cookie" not in r.headers and customer_of(org, contact) == ""
+    finally:
+        org.services.remember_visitors = True
+    assert "<p hidden>" not in browser.get("/chat").text

@@ -266,7 +266,7 @@ async def start_chat(
     limiter: StartLimiter = request.app.state.chat_starts
     limiter.check(request.client.host if request.client is not None else "")
     name = body.name.strip()
-    customer = visitor(request, response, body.remember)
+    customer = visitor(request, response, body.remember and svc.remember_visitors)
     result = await svc.runtime.run(
         "arrive", body.topic, "chat", customer=customer, data={"name": name, "via": "web chat"}
     )

@@ -199,10 +199,14 @@ def pick_language(request: Request, asked: str | None) -> str:
 @router.get("/chat", response_class=HTMLResponse)
 async def chat_page(request: Request, lang: str | None = Query(None, max_length=8)) -> HTMLResponse:
     language = pick_language(request, lang)
-    center = request.app.state.services.center
-    topics: list[dict[str, Any]] = center.read(topic_list)
+    services = request.app.state.services
+    topics: list[dict[str, Any]] = services.center.read(topic_list)
     html = TEMPLATES.get_template("chat.html").render(
-        lang=language, t=STRINGS[language], topics=topics, languages=LANGUAGES
+        lang=language,
+        t=STRINGS[language],
+        topics=topics,
+        languages=LANGUAGES,
+        remember=services.remember_visitors,
     )
     response = HTMLResponse(html, headers=HEADERS)
     if lang in LANGUAGES:  # a choice made with the switch outlives the link

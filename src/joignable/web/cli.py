@@ -36,7 +36,13 @@ def run_server(app: Any, host: str = "127.0.0.1", port: int = 8000) -> None:
 @click.option("--db", required=True, type=click.Path(dir_okay=False), help="SQLite ledger file")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
-def serve(db: str, host: str, port: int) -> None:
+@click.option(
+    "--no-remember",
+    is_flag=True,
+    help="never offer web-chat customers 'remember me' (no visitor cookie is set; one set"
+    " before is dropped at the customer's next chat)",
+)
+def serve(db: str, host: str, port: int, no_remember: bool) -> None:
     """Serve the REST API on DB (a new file is seeded with a demo organisation)."""
     from joignable.bootstrap import serve as run
 
@@ -50,4 +56,4 @@ def serve(db: str, host: str, port: int) -> None:
         click.echo(f"API: {base}/api  -  spec: {base}/openapi.json  -  ledger: {services.db_path}")
         click.echo("How to log in and call it: docs/api.md")
 
-    run(db, host, port, ready)
+    run(db, host, port, ready, remember_visitors=not no_remember)

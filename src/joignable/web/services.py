@@ -31,6 +31,9 @@ class Services:
     tick_every: float = 1.0  # 0: no timer task (tests that drive time themselves)
     on_close: list[Callable[[], None]] = field(default_factory=list)
     knowledge: KnowledgeService | None = None  # the knowledge base (web.kb_service)
+    # Offer web-chat customers "remember me" (a first-party cookie with a random id, so agents
+    # see their earlier chats). A deployment that must not set it says `serve --no-remember`.
+    remember_visitors: bool = True
 
     def close(self) -> None:
         for fn in reversed(self.on_close):
