@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import re
 import time
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -19,9 +19,8 @@ from joignable.core.state import Status
 from joignable.ledger.store import SQLiteStore
 from joignable.web.accounts import Role
 
-from .conftest import Served
+from .conftest import Served, eventually
 
-T = TypeVar("T")
 AGENT = "a01"  # Ana: takes billing chats (three at a time) and callbacks
 
 # Everything the desk tells the knowledge panel, recorded before the page's own scripts run.
@@ -31,16 +30,6 @@ for (const name of ["desk:contact", "desk:wrapup"]) {
   document.addEventListener(name, (e) => window.deskEvents.push([name, e.detail]));
 }
 """
-
-
-def _eventually(probe: Callable[[], T | None], timeout: float = 5.0) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
 
 
 def _context(browser: Any, locale: str = "en-US") -> Any:
@@ -264,7 +253,7 @@ def test_a_rejected_offer_goes_back_to_the_line(served: Served, desk: Any, custo
     assert contact
     offer.get_by_role("button", name="Reject").click()
     # back at its place: the only agent who can take it is offered it again, a new deadline
-    _eventually(
+    eventually(
         lambda: (
             ("offer_released", "rejected")
             in [(kind, e.get("reason")) for kind, e in _ledger(served, contact)]
