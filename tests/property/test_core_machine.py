@@ -573,6 +573,23 @@ class CoreMachine(RuleBasedStateMachine):
         self.run(self.engine.transfer, aid, cid, to_agent=target, expect=expect)
 
     @precondition(lambda self: self.any_open())
+    @rule(data=st.data())
+    def move_waiting(self, data: st.DataObject) -> None:
+        """Self-service hands a waiting contact to the queue its flow names (no agent involved):
+        only a waiting contact moves, and every invariant holds after it."""
+        self.settle()
+        ids = sorted(self.state.contacts)
+        if not ids:
+            return
+        cid = data.draw(st.sampled_from(ids))
+        qid = data.draw(st.sampled_from(self.queue_ids))
+        waiting = self.state.contacts[cid].status is Status.WAITING
+        expect = None if waiting else "contact_not_active"
+        self.run(self.engine.transfer, None, cid, queue=qid, expect=expect)
+        if waiting and cid in self.state.contacts:
+            assert self.state.contacts[cid].queue == qid
+
+    @precondition(lambda self: self.any_open())
     @rule(data=st.data(), how=st.sampled_from(["abandon", "deflect", "fail"]))
     def end_unanswered(self, data: st.DataObject, how: str) -> None:
         self.settle()
